@@ -1,0 +1,211 @@
+# KalypsoServing Makefile. Every tool is built from Go modules into ./bin on
+# first use, so a machine with Go and a Go module proxy is enough.
+
+IMG ?= kalypso-serving:dev
+KUBERNETES_VERSION ?= v1.37.2
+
+# Tool versions (pinned).
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+KUSTOMIZE_VERSION ?= v5.8.3
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GINKGO_VERSION ?= v2.34.0
+KWOK_VERSION ?= v0.8.0
+CRANE_VERSION ?= v0.22.1
+
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+
+LOCALBIN ?= $(CURDIR)/bin
+K8S_BIN ?= $(LOCALBIN)/k8s/$(KUBERNETES_VERSION)
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+GINKGO ?= $(LOCALBIN)/ginkgo-$(GINKGO_VERSION)
+KWOK ?= $(LOCALBIN)/kwok-$(KWOK_VERSION)
+KWOKCTL ?= $(LOCALBIN)/kwokctl-$(KWOK_VERSION)
+CRANE ?= $(LOCALBIN)/crane-$(CRANE_VERSION)
+KUBECTL ?= $(K8S_BIN)/kubectl
+
+# Binaries envtest needs; the local cluster adds the controller manager and scheduler.
+ENVTEST_COMPONENTS = kube-apiserver etcd kubectl
+CLUSTER_COMPONENTS = $(ENVTEST_COMPONENTS) kube-controller-manager kube-scheduler
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Display this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate CRDs and RBAC from the Go markers.
+	"$(CONTROLLER_GEN)" rbac:roleName=kalypso-serving-manager crd:maxDescLen=400 paths="./api/..." paths="./internal/..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: controller-gen ## Generate DeepCopy methods.
+	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Run go fmt.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet.
+	go vet ./...
+
+.PHONY: lint
+lint: golangci-lint ## Run golangci-lint.
+	"$(GOLANGCI_LINT)" run
+
+.PHONY: lint-fix
+lint-fix: golangci-lint ## Run golangci-lint with fixes.
+	"$(GOLANGCI_LINT)" run --fix
+
+.PHONY: verify
+verify: manifests generate ## Fail when generated files (CRDs, RBAC, deepcopy) are stale.
+	@if [ -n "$$(git status --porcelain -- config/crd config/rbac api)" ]; then \
+		echo "generated files are stale; run 'make manifests generate' and commit:"; \
+		git status --porcelain -- config/crd config/rbac api; git --no-pager diff --stat -- config/crd config/rbac api; exit 1; \
+	fi
+
+.PHONY: test
+test: manifests generate fmt vet setup-envtest ## Run unit and envtest integration tests on a real kube-apiserver + etcd.
+	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
+
+.PHONY: golden
+golden: ## Regenerate the rendered-output golden files under testdata.
+	go test ./internal/render/... -run Golden -update
+
+.PHONY: test-e2e
+test-e2e: build setup-cluster-tools ## Run end-to-end tests against a local cluster built from Go modules.
+	KUBEBUILDER_ASSETS="$(K8S_BIN)" KWOK="$(KWOK)" KWOKCTL="$(KWOKCTL)" go test ./test/e2e/ -v -ginkgo.v -timeout 30m
+
+##@ Build
+
+.PHONY: build
+build: manifests generate fmt vet ## Build the manager and the kalypso CLI.
+	go build -o bin/manager ./cmd/manager
+	go build -o bin/kalypso ./cmd/kalypso
+
+.PHONY: run
+run: manifests generate fmt vet ## Run the manager against the current kubeconfig.
+	go run ./cmd/manager
+
+# Container images: uses a Docker engine when one answers, otherwise packs the
+# static manager binary into an OCI image tarball with crane (no engine needed).
+CONTAINER_TOOL ?= docker
+
+.PHONY: docker-build
+docker-build: ## Build the manager image (Docker, or an OCI tarball in bin/ without an engine).
+	@if $(CONTAINER_TOOL) info >/dev/null 2>&1; then \
+		$(CONTAINER_TOOL) build -t $(IMG) . ; \
+	else \
+		$(MAKE) --no-print-directory oci-image ; \
+	fi
+
+.PHONY: oci-image
+oci-image: crane
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w" -o bin/image/manager ./cmd/manager
+	tar --owner=65532 --group=65532 --numeric-owner -C bin/image -cf bin/image/layer.tar manager
+	"$(CRANE)" append --oci-empty-base --platform linux/amd64 -f bin/image/layer.tar -t $(IMG) -o bin/image/manager-image.tar
+	@echo "wrote bin/image/manager-image.tar ($(IMG)); push it with: make docker-push IMG=<registry>/kalypso-serving:<tag>"
+
+.PHONY: docker-push
+docker-push: ## Push the manager image.
+	@if $(CONTAINER_TOOL) info >/dev/null 2>&1; then \
+		$(CONTAINER_TOOL) push $(IMG) ; \
+	else \
+		test -f bin/image/manager-image.tar || $(MAKE) --no-print-directory oci-image ; \
+		"$(CRANE)" push bin/image/manager-image.tar $(IMG) ; \
+	fi
+
+.PHONY: build-installer
+build-installer: manifests generate kustomize ## Write dist/install.yaml with CRDs and the deployment.
+	mkdir -p dist
+	cd config/manager && "$(KUSTOMIZE)" edit set image controller=$(IMG)
+	"$(KUSTOMIZE)" build config/default > dist/install.yaml
+
+##@ Deployment
+
+ifndef ignore-not-found
+  ignore-not-found = false
+endif
+
+.PHONY: install
+install: manifests kustomize setup-envtest ## Install CRDs into the cluster in ~/.kube/config.
+	"$(KUSTOMIZE)" build config/crd | "$(KUBECTL)" apply --server-side -f -
+
+.PHONY: uninstall
+uninstall: manifests kustomize setup-envtest ## Uninstall CRDs.
+	"$(KUSTOMIZE)" build config/crd | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
+
+.PHONY: deploy
+deploy: manifests kustomize setup-envtest ## Deploy the controller to the cluster.
+	cd config/manager && "$(KUSTOMIZE)" edit set image controller=$(IMG)
+	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: kustomize setup-envtest ## Undeploy the controller.
+	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
+
+##@ Dependencies
+
+$(LOCALBIN):
+	mkdir -p "$(LOCALBIN)"
+
+.PHONY: setup-envtest
+setup-envtest: ## Build kube-apiserver, etcd and kubectl from Go modules (cached) and print KUBEBUILDER_ASSETS.
+	@hack/k8s/build.sh "$(K8S_BIN)" $(ENVTEST_COMPONENTS)
+	@echo "KUBEBUILDER_ASSETS=$(K8S_BIN)"
+
+.PHONY: setup-cluster-tools
+setup-cluster-tools: kwok ## Build every local-cluster binary (adds controller manager, scheduler, kwok).
+	@hack/k8s/build.sh "$(K8S_BIN)" $(CLUSTER_COMPONENTS)
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN)
+$(CONTROLLER_GEN): | $(LOCALBIN)
+	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+.PHONY: kustomize
+kustomize: $(KUSTOMIZE)
+$(KUSTOMIZE): | $(LOCALBIN)
+	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+
+.PHONY: golangci-lint
+golangci-lint: $(GOLANGCI_LINT)
+$(GOLANGCI_LINT): | $(LOCALBIN)
+	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
+
+.PHONY: ginkgo
+ginkgo: $(GINKGO)
+$(GINKGO): | $(LOCALBIN)
+	$(call go-install-tool,$(GINKGO),github.com/onsi/ginkgo/v2/ginkgo,$(GINKGO_VERSION))
+
+.PHONY: kwok
+kwok: $(KWOK) $(KWOKCTL)
+$(KWOK): | $(LOCALBIN)
+	$(call go-install-tool,$(KWOK),sigs.k8s.io/kwok/cmd/kwok,$(KWOK_VERSION))
+$(KWOKCTL): | $(LOCALBIN)
+	$(call go-install-tool,$(KWOKCTL),sigs.k8s.io/kwok/cmd/kwokctl,$(KWOK_VERSION))
+
+.PHONY: crane
+crane: $(CRANE)
+$(CRANE): | $(LOCALBIN)
+	$(call go-install-tool,$(CRANE),github.com/google/go-containerregistry/cmd/crane,$(CRANE_VERSION))
+
+# go-install-tool installs a Go module's command into bin/ with a versioned name.
+# $1 target path, $2 package, $3 version.
+define go-install-tool
+@[ -f "$(1)" ] || { \
+set -e; \
+echo "Installing $(2)@$(3)" ; \
+rm -f "$(1)" ; \
+GOBIN="$(LOCALBIN)" go install "$(2)@$(3)" ; \
+mv "$$(echo "$(1)" | sed "s/-$(3)$$//")" "$(1)" ; \
+}
+endef

@@ -1,0 +1,54 @@
+package v1alpha1
+
+// Condition types. Ready, Reconciling and Stalled follow kstatus so that
+// generic tools (kubectl wait, Flux, Argo CD) understand every Kalypso kind.
+const (
+	// ConditionReady is True when the object is reconciled and its workload serves.
+	ConditionReady = "Ready"
+	// ConditionReconciling is True while the operator works towards the spec.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True when progress needs a change of the spec or of
+	// something the spec references.
+	ConditionStalled = "Stalled"
+	// ConditionStorageReady reports whether the Application's storage secret
+	// exists and holds the keys its storage type needs.
+	ConditionStorageReady = "StorageReady"
+	// ConditionServiceMonitorReady reports the optional ServiceMonitor child.
+	ConditionServiceMonitorReady = "ServiceMonitorReady"
+)
+
+// Condition reasons. Each is a CamelCase constant so tools can match on it.
+const (
+	// ReasonNotImplemented marks a controller whose behaviour is not built yet.
+	ReasonNotImplemented = "NotImplemented"
+	// ReasonReconciled means every child matches the spec.
+	ReasonReconciled = "Reconciled"
+	// ReasonProgressing means children are being created or rolled out.
+	ReasonProgressing = "Progressing"
+	// ReasonInvalidSpec means the spec passed admission but cannot work.
+	ReasonInvalidSpec = "InvalidSpec"
+	// ReasonInvalidStorageURI means the model repository URI cannot work.
+	ReasonInvalidStorageURI = "InvalidStorageURI"
+	// ReasonApplicationNotFound means the referenced KalypsoApplication does not exist.
+	ReasonApplicationNotFound = "ApplicationNotFound"
+	// ReasonApplicationNotReady means the referenced KalypsoApplication is not Ready.
+	ReasonApplicationNotReady = "ApplicationNotReady"
+	// ReasonDeploymentUnavailable means the Deployment has fewer available pods than needed.
+	ReasonDeploymentUnavailable = "DeploymentUnavailable"
+	// ReasonProgressDeadlineExceeded means the rollout is stuck.
+	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
+	// ReasonCRDNotInstalled means an optional CRD (e.g. ServiceMonitor) is absent.
+	ReasonCRDNotInstalled = "CRDNotInstalled"
+	// ReasonSecretNotFound means the referenced Secret does not exist.
+	ReasonSecretNotFound = "SecretNotFound"
+	// ReasonSecretKeyMissing means the referenced Secret lacks a needed key.
+	ReasonSecretKeyMissing = "SecretKeyMissing"
+	// ReasonProjectMismatch means the Application's projectRef disagrees with its namespace.
+	ReasonProjectMismatch = "ProjectMismatch"
+	// ReasonNamespaceConflict means an environment namespace exists and is not the project's.
+	ReasonNamespaceConflict = "NamespaceConflict"
+	// ReasonApplyFailed means the API server refused a child object.
+	ReasonApplyFailed = "ApplyFailed"
+	// ReasonDisabled means an optional feature is switched off.
+	ReasonDisabled = "Disabled"
+)

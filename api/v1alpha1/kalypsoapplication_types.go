@@ -1,0 +1,178 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// StorageType is the kind of object store holding an application's models.
+// +kubebuilder:validation:Enum=s3;gcs;azure
+type StorageType string
+
+const (
+	StorageS3    StorageType = "s3"
+	StorageGCS   StorageType = "gcs"
+	StorageAzure StorageType = "azure"
+)
+
+// Keys read from an Application's storage Secret, by storage type. Only these
+// keys are referenced (by name, through secretKeyRef); values are never read
+// into the operator's memory, status or logs.
+const (
+	SecretKeyAWSAccessKeyID     = "AWS_ACCESS_KEY_ID"
+	SecretKeyAWSSecretAccessKey = "AWS_SECRET_ACCESS_KEY"
+	SecretKeyAWSSessionToken    = "AWS_SESSION_TOKEN"
+	SecretKeyGCSCredentials     = "GOOGLE_APPLICATION_CREDENTIALS_JSON"
+	SecretKeyAzureAccount       = "AZURE_STORAGE_ACCOUNT"
+	SecretKeyAzureKey           = "AZURE_STORAGE_KEY"
+)
+
+// KalypsoApplicationSpec defines what an application's servers share.
+type KalypsoApplicationSpec struct {
+	// ProjectRef names the KalypsoProject. When set it must match the
+	// project label of the Application's namespace; when empty the
+	// namespace's project is used, and outside any project the
+	// Application works standalone.
+	// +optional
+	ProjectRef *LocalObjectReference `json:"projectRef,omitempty"`
+
+	// Description of the application.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	Description string `json:"description,omitempty"`
+
+	// Source records where the models come from. Informational.
+	// +optional
+	Source *Source `json:"source,omitempty"`
+
+	// Storage holds the model store settings shared by the servers.
+	// +optional
+	Storage *Storage `json:"storage,omitempty"`
+}
+
+// Source records the application's source repository and build workflow.
+type Source struct {
+	// GitRepository URL.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	GitRepository string `json:"gitRepository,omitempty"`
+	// Branch in the repository.
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	Branch string `json:"branch,omitempty"`
+	// BuildWorkflow that produces the models.
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	BuildWorkflow string `json:"buildWorkflow,omitempty"`
+}
+
+// Storage configures access to the object store holding the model repository.
+type Storage struct {
+	// Type of store. When empty it is inferred from the servers' storageUri
+	// schemes (s3://, gs://, as://).
+	// +optional
+	Type StorageType `json:"type,omitempty"`
+
+	// SecretRef names a Secret in the Application's namespace holding the
+	// credentials (keys per type: s3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+	// and optionally AWS_SESSION_TOKEN; gcs: GOOGLE_APPLICATION_CREDENTIALS_JSON;
+	// azure: AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_KEY). Without it, servers use
+	// workload identity through their service account.
+	// +optional
+	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+
+	// Region of the bucket (S3).
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[a-z0-9-]+$`
+	Region string `json:"region,omitempty"`
+
+	// Endpoint of an S3-compatible store (MinIO, Ceph, ...), as
+	// http://host:port or https://host:port. The scheme sets TLS on or off.
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:XValidation:rule="self.matches('^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$')",message="storage.endpoint must be http(s)://host[:port] with no path"
+	Endpoint string `json:"endpoint,omitempty"`
+}
+
+// ServerSummary is one KalypsoTritonServer as seen by its Application.
+type ServerSummary struct {
+	// Name of the KalypsoTritonServer.
+	Name string `json:"name"`
+	// Ready mirrors the server's Ready condition.
+	Ready bool `json:"ready"`
+	// Endpoint is the server's in-cluster HTTP endpoint.
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+}
+
+// KalypsoApplicationStatus is the observed state of a KalypsoApplication.
+type KalypsoApplicationStatus struct {
+	// ObservedGeneration is the generation last reconciled successfully.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Phase summarises the conditions for printer columns.
+	// +optional
+	Phase Phase `json:"phase,omitempty"`
+
+	// Conditions: Ready, Reconciling, Stalled, StorageReady.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// Project the application belongs to, if any.
+	// +optional
+	Project string `json:"project,omitempty"`
+
+	// StorageType in use (explicit or inferred).
+	// +optional
+	StorageType StorageType `json:"storageType,omitempty"`
+
+	// Servers is the number of KalypsoTritonServers of the application.
+	// +optional
+	Servers int32 `json:"servers"`
+
+	// ReadyServers is the number of those that are Ready.
+	// +optional
+	ReadyServers int32 `json:"readyServers"`
+
+	// ServerSummaries lists the servers, sorted by name.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	ServerSummaries []ServerSummary `json:"serverSummaries,omitempty"`
+}
+
+// KalypsoApplication groups the Triton servers of one application and holds
+// what they share.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=kapp,categories=kalypso
+// +kubebuilder:printcolumn:name="Project",type=string,JSONPath=`.status.project`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Models",type=integer,JSONPath=`.status.servers`
+// +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyServers`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="application name must be at most 63 characters (it is used as a label value)"
+type KalypsoApplication struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +optional
+	Spec KalypsoApplicationSpec `json:"spec,omitempty"`
+	// +optional
+	Status KalypsoApplicationStatus `json:"status,omitempty"`
+}
+
+// KalypsoApplicationList contains a list of KalypsoApplication.
+// +kubebuilder:object:root=true
+type KalypsoApplicationList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []KalypsoApplication `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&KalypsoApplication{}, &KalypsoApplicationList{})
+}

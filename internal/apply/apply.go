@@ -1,0 +1,134 @@
+// Package apply is the one server-side-apply helper of the operator. It
+// decides whether a child already matches what was rendered, so that a
+// converged object costs no API write, and applies it under the operator's
+// field manager when it does not.
+package apply
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// AnnotationHash holds a digest of the configuration last applied by the
+// operator. It changes only when the operator's intent changes, which is how
+// fields the operator stopped setting are noticed and released.
+const AnnotationHash = "kalypso-serving.io/applied-hash"
+
+// ToUnstructured converts an apply configuration (or any API object) into an
+// unstructured object, dropping nothing: apply configurations only carry the
+// fields that were set.
+func ToUnstructured(obj any) (*unstructured.Unstructured, error) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("marshalling %T: %w", obj, err)
+	}
+	u := &unstructured.Unstructured{}
+	if err := json.Unmarshal(data, &u.Object); err != nil {
+		return nil, fmt.Errorf("unmarshalling %T: %w", obj, err)
+	}
+	return u, nil
+}
+
+// Prepare stamps the desired object with the hash of its content.
+func Prepare(desired *unstructured.Unstructured) error {
+	data, err := json.Marshal(desired.Object)
+	if err != nil {
+		return fmt.Errorf("hashing %s: %w", desired.GetName(), err)
+	}
+	sum := sha256.Sum256(data)
+	ann := desired.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[AnnotationHash] = hex.EncodeToString(sum[:12])
+	desired.SetAnnotations(ann)
+	return nil
+}
+
+// UpToDate reports whether live already holds everything in desired (as
+// stamped by Prepare): the same hash, and every field the operator sets
+// present with the same value. Fields that others added are ignored.
+func UpToDate(live runtime.Object, desired *unstructured.Unstructured) (bool, error) {
+	liveMap, err := normalized(live)
+	if err != nil {
+		return false, err
+	}
+	return contains(liveMap, desired.Object), nil
+}
+
+// normalized returns obj as JSON-decoded maps, so numbers and quantities
+// compare the same way on both sides.
+func normalized(obj any) (map[string]any, error) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("marshalling %T: %w", obj, err)
+	}
+	out := map[string]any{}
+	if err := json.Unmarshal(data, &out); err != nil {
+		return nil, fmt.Errorf("unmarshalling %T: %w", obj, err)
+	}
+	return out, nil
+}
+
+// contains reports whether want is a subset of have. Maps are compared key
+// by key; lists of objects element by element with equal length (order is
+// part of a container's, port's or argument's meaning); scalars and lists
+// of scalars exactly.
+func contains(have, want any) bool {
+	switch w := want.(type) {
+	case map[string]any:
+		h, ok := have.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, wv := range w {
+			hv, ok := h[k]
+			if !ok || !contains(hv, wv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		h, ok := have.([]any)
+		if !ok || len(h) != len(w) {
+			return false
+		}
+		for i := range w {
+			if !contains(h[i], w[i]) {
+				return false
+			}
+		}
+		return true
+	default:
+		return fmt.Sprint(have) == fmt.Sprint(want)
+	}
+}
+
+// Options for Apply.
+type Options struct {
+	// FieldOwner is the field manager.
+	FieldOwner string
+	// DryRun asks the API server to validate without persisting.
+	DryRun bool
+}
+
+// Apply server-side-applies desired under the field owner, taking over
+// fields another manager set on this object (the operator is the
+// authority for what it renders).
+func Apply(ctx context.Context, c client.Client, desired *unstructured.Unstructured, opts Options) error {
+	applyOpts := []client.ApplyOption{client.FieldOwner(opts.FieldOwner), client.ForceOwnership}
+	if opts.DryRun {
+		applyOpts = append(applyOpts, client.DryRunAll)
+	}
+	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired), applyOpts...); err != nil {
+		return fmt.Errorf("applying %s %s/%s: %w", desired.GetKind(), desired.GetNamespace(), desired.GetName(), err)
+	}
+	return nil
+}

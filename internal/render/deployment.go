@@ -1,0 +1,271 @@
+package render
+
+import (
+	"errors"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+
+	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+)
+
+// Pod and container settings.
+const (
+	// ContainerName of the tritonserver container.
+	ContainerName = "tritonserver"
+	// tritonUID is the non-root triton-server user of the NGC Triton images.
+	tritonUID int64 = 1000
+	// DefaultStartupTimeoutSeconds bounds model loading before a restart.
+	DefaultStartupTimeoutSeconds int32 = 1800
+	probePeriodSeconds           int32 = 10
+	// progressSlackSeconds is added to the startup budget for the
+	// Deployment's progress deadline, so a slow model load is not reported
+	// as a stuck rollout.
+	progressSlackSeconds int32 = 300
+	// terminationGraceSeconds lets in-flight inferences finish.
+	terminationGraceSeconds int64 = 60
+)
+
+// DefaultShmSize is the memory-backed /dev/shm size when not set. Container
+// runtimes give 64Mi, too small for the python backend's stub processes.
+var DefaultShmSize = resource.MustParse("1Gi")
+
+// Profiling annotations read by Grafana Alloy's Pyroscope components
+// (annotation-based discovery of pods to profile).
+const (
+	annotationProfileCPU    = "profiles.grafana.com/cpu.scrape"
+	annotationProfileMemory = "profiles.grafana.com/memory.scrape"
+)
+
+// Deployment renders the server's Deployment.
+func Deployment(in Input) (*appsv1ac.DeploymentApplyConfiguration, error) {
+	if in.Server == nil {
+		return nil, errors.New("render: no server")
+	}
+	srv := in.Server
+	spec := withDefaults(srv.Spec)
+	st, err := resolveStorage(spec.StorageURI, in.Application)
+	if err != nil {
+		return nil, err
+	}
+	args, err := Args(spec, srv.Name, st.repository)
+	if err != nil {
+		return nil, err
+	}
+	labels := Labels(in)
+
+	dep := appsv1ac.Deployment(srv.Name, srv.Namespace).
+		WithLabels(labels).
+		WithOwnerReferences(ownerReference(srv)).
+		WithSpec(appsv1ac.DeploymentSpec().
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(srv.Name))).
+			WithRevisionHistoryLimit(5).
+			WithProgressDeadlineSeconds(startupTimeout(spec) + progressSlackSeconds).
+			WithStrategy(appsv1ac.DeploymentStrategy().
+				WithType("RollingUpdate").
+				WithRollingUpdate(appsv1ac.RollingUpdateDeployment().
+					WithMaxUnavailable(intstr.FromInt32(0)).
+					WithMaxSurge(intstr.FromInt32(1)))).
+			WithTemplate(corev1ac.PodTemplateSpec().
+				WithLabels(labels).
+				WithAnnotations(podAnnotations(in, spec)).
+				WithSpec(podSpec(spec, srv.Name, st, args))))
+	if spec.Autoscaling == nil {
+		// Without an autoscaler the spec owns replicas; with one, the field
+		// is left to the HorizontalPodAutoscaler.
+		dep.Spec.WithReplicas(*spec.Replicas)
+	}
+	return dep, nil
+}
+
+func startupTimeout(spec servingv1alpha1.KalypsoTritonServerSpec) int32 {
+	if spec.Probes != nil && spec.Probes.StartupTimeoutSeconds != nil {
+		return *spec.Probes.StartupTimeoutSeconds
+	}
+	return DefaultStartupTimeoutSeconds
+}
+
+func podAnnotations(in Input, spec servingv1alpha1.KalypsoTritonServerSpec) map[string]string {
+	ann := map[string]string{"kubectl.kubernetes.io/default-container": ContainerName}
+	if in.SecretVersion != "" {
+		ann[AnnotationStorageSecret] = in.SecretVersion
+	}
+	if o := spec.Observability; o != nil && o.Profiling != nil {
+		if o.Profiling.CPU {
+			ann[annotationProfileCPU] = "true"
+		}
+		if o.Profiling.Memory {
+			ann[annotationProfileMemory] = "true"
+		}
+	}
+	return ann
+}
+
+func podSpec(spec servingv1alpha1.KalypsoTritonServerSpec, server string, st storage, args []string) *corev1ac.PodSpecApplyConfiguration {
+	shm := DefaultShmSize
+	if pb := spec.TritonConfig.PythonBackend; pb != nil && pb.ShmSize != nil {
+		shm = *pb.ShmSize
+	}
+	volumes := []*corev1ac.VolumeApplyConfiguration{
+		corev1ac.Volume().WithName("dshm").WithEmptyDir(corev1ac.EmptyDirVolumeSource().
+			WithMedium(corev1.StorageMediumMemory).WithSizeLimit(shm)),
+		corev1ac.Volume().WithName("tmp").WithEmptyDir(corev1ac.EmptyDirVolumeSource()),
+	}
+	volumes = append(volumes, st.volumes...)
+
+	pod := corev1ac.PodSpec().
+		WithEnableServiceLinks(false).
+		WithTerminationGracePeriodSeconds(terminationGraceSeconds).
+		WithSecurityContext(corev1ac.PodSecurityContext().
+			WithRunAsNonRoot(true).
+			WithRunAsUser(tritonUID).
+			WithRunAsGroup(tritonUID).
+			WithFSGroup(tritonUID).
+			WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))).
+		WithContainers(container(spec, st, args)).
+		WithVolumes(volumes...)
+	if spec.ServiceAccountName != "" {
+		pod.WithServiceAccountName(spec.ServiceAccountName)
+	}
+	for _, s := range spec.TritonConfig.ImagePullSecrets {
+		pod.WithImagePullSecrets(corev1ac.LocalObjectReference().WithName(s.Name))
+	}
+	applyScheduling(pod, spec, server)
+	return pod
+}
+
+func container(spec servingv1alpha1.KalypsoTritonServerSpec, st storage, args []string) *corev1ac.ContainerApplyConfiguration {
+	net := spec.Networking
+	mounts := []*corev1ac.VolumeMountApplyConfiguration{
+		corev1ac.VolumeMount().WithName("dshm").WithMountPath("/dev/shm"),
+		corev1ac.VolumeMount().WithName("tmp").WithMountPath("/tmp"),
+	}
+	mounts = append(mounts, st.mounts...)
+	startupFailures := (startupTimeout(spec) + probePeriodSeconds - 1) / probePeriodSeconds
+
+	c := corev1ac.Container().
+		WithName(ContainerName).
+		WithImage(Image(spec.TritonConfig)).
+		WithImagePullPolicy(spec.TritonConfig.ImagePullPolicy).
+		WithCommand("tritonserver").
+		WithArgs(args...).
+		WithPorts(
+			corev1ac.ContainerPort().WithName("http").WithContainerPort(net.HTTPPort).WithProtocol(corev1.ProtocolTCP),
+			corev1ac.ContainerPort().WithName("grpc").WithContainerPort(net.GRPCPort).WithProtocol(corev1.ProtocolTCP),
+			corev1ac.ContainerPort().WithName("metrics").WithContainerPort(net.MetricsPort).WithProtocol(corev1.ProtocolTCP),
+		).
+		WithStartupProbe(httpProbe("/v2/health/ready", net.HTTPPort, probePeriodSeconds, startupFailures)).
+		WithReadinessProbe(httpProbe("/v2/health/ready", net.HTTPPort, probePeriodSeconds, 3)).
+		WithLivenessProbe(httpProbe("/v2/health/live", net.HTTPPort, 15, 3)).
+		WithVolumeMounts(mounts...).
+		WithSecurityContext(corev1ac.SecurityContext().
+			WithAllowPrivilegeEscalation(false).
+			WithRunAsNonRoot(true).
+			WithCapabilities(corev1ac.Capabilities().WithDrop("ALL")))
+	if len(st.env) > 0 {
+		c.WithEnv(st.env...)
+	}
+	if res := resources(spec); res != nil {
+		c.WithResources(res)
+	}
+	return c
+}
+
+func httpProbe(path string, port, period, failures int32) *corev1ac.ProbeApplyConfiguration {
+	return corev1ac.Probe().
+		WithHTTPGet(corev1ac.HTTPGetAction().WithPath(path).WithPort(intstr.FromInt32(port))).
+		WithPeriodSeconds(period).
+		WithTimeoutSeconds(5).
+		WithFailureThreshold(failures)
+}
+
+// resources merges the user's CPU/memory with GPUs, which are always equal
+// requests and limits (Kubernetes requires it for extended resources).
+func resources(spec servingv1alpha1.KalypsoTritonServerSpec) *corev1ac.ResourceRequirementsApplyConfiguration {
+	limits := spec.Resources.Limits.DeepCopy()
+	requests := spec.Resources.Requests.DeepCopy()
+	if n := gpuCount(&spec); n > 0 {
+		if limits == nil {
+			limits = corev1.ResourceList{}
+		}
+		if requests == nil {
+			requests = corev1.ResourceList{}
+		}
+		q := *resource.NewQuantity(int64(n), resource.DecimalSI)
+		limits[corev1.ResourceName(spec.GPUResourceName)] = q
+		requests[corev1.ResourceName(spec.GPUResourceName)] = q
+	}
+	if len(limits) == 0 && len(requests) == 0 {
+		return nil
+	}
+	res := corev1ac.ResourceRequirements()
+	if len(limits) > 0 {
+		res.WithLimits(limits)
+	}
+	if len(requests) > 0 {
+		res.WithRequests(requests)
+	}
+	return res
+}
+
+func applyScheduling(pod *corev1ac.PodSpecApplyConfiguration, spec servingv1alpha1.KalypsoTritonServerSpec, server string) {
+	s := spec.Scheduling
+	if s == nil {
+		s = &servingv1alpha1.Scheduling{}
+	}
+	if len(s.NodeSelector) > 0 {
+		pod.WithNodeSelector(s.NodeSelector)
+	}
+	tolerations := s.Tolerations
+	if gpuCount(&spec) > 0 && !toleratesGPU(tolerations) {
+		tolerations = append(tolerations, corev1.Toleration{
+			Key: DefaultGPUResourceName, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule,
+		})
+	}
+	for i := range tolerations {
+		pod.WithTolerations(toleration(tolerations[i]))
+	}
+	if s.Affinity != nil {
+		pod.WithAffinity(affinity(s.Affinity))
+	}
+	for i := range s.TopologySpreadConstraints {
+		pod.WithTopologySpreadConstraints(spreadConstraint(s.TopologySpreadConstraints[i], server))
+	}
+	if s.RuntimeClassName != nil {
+		pod.WithRuntimeClassName(*s.RuntimeClassName)
+	}
+	if s.PriorityClassName != "" {
+		pod.WithPriorityClassName(s.PriorityClassName)
+	}
+}
+
+func toleratesGPU(ts []corev1.Toleration) bool {
+	for _, t := range ts {
+		if t.Key == DefaultGPUResourceName || (t.Key == "" && t.Operator == corev1.TolerationOpExists) {
+			return true
+		}
+	}
+	return false
+}
+
+func toleration(t corev1.Toleration) *corev1ac.TolerationApplyConfiguration {
+	return convert[corev1ac.TolerationApplyConfiguration](t)
+}
+
+func affinity(a *corev1.Affinity) *corev1ac.AffinityApplyConfiguration {
+	return convert[corev1ac.AffinityApplyConfiguration](a)
+}
+
+// spreadConstraint defaults an empty label selector to the server's pods,
+// which is what a user spreading "this server" means.
+func spreadConstraint(c corev1.TopologySpreadConstraint, server string) *corev1ac.TopologySpreadConstraintApplyConfiguration {
+	ac := convert[corev1ac.TopologySpreadConstraintApplyConfiguration](c)
+	if c.LabelSelector == nil {
+		ac.WithLabelSelector(metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(server)))
+	}
+	return ac
+}

@@ -1,0 +1,34 @@
+package render
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+)
+
+// Service renders the server's ClusterIP Service with named http, grpc and
+// metrics ports, selecting the pods by their stable identity labels.
+func Service(in Input) *corev1ac.ServiceApplyConfiguration {
+	srv := in.Server
+	net := withDefaults(srv.Spec).Networking
+	return corev1ac.Service(srv.Name, srv.Namespace).
+		WithLabels(Labels(in)).
+		WithOwnerReferences(ownerReference(srv)).
+		WithSpec(corev1ac.ServiceSpec().
+			WithType(corev1.ServiceTypeClusterIP).
+			WithSelector(SelectorLabels(srv.Name)).
+			WithPorts(
+				servicePort("http", net.HTTPPort, "http"),
+				servicePort("grpc", net.GRPCPort, "kubernetes.io/h2c"),
+				servicePort("metrics", net.MetricsPort, "http"),
+			))
+}
+
+func servicePort(name string, port int32, appProtocol string) *corev1ac.ServicePortApplyConfiguration {
+	return corev1ac.ServicePort().
+		WithName(name).
+		WithProtocol(corev1.ProtocolTCP).
+		WithAppProtocol(appProtocol).
+		WithPort(port).
+		WithTargetPort(intstr.FromString(name))
+}
