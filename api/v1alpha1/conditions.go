@@ -49,6 +49,11 @@ const (
 	ReasonNamespaceConflict = "NamespaceConflict"
 	// ReasonApplyFailed means the API server refused a child object.
 	ReasonApplyFailed = "ApplyFailed"
+	// ReasonChildConflict means an object with a child's name exists and was
+	// not created for this server; the operator leaves it untouched.
+	ReasonChildConflict = "ChildConflict"
+	// ReasonScaledToZero means the server runs no pods by request.
+	ReasonScaledToZero = "ScaledToZero"
 	// ReasonDisabled means an optional feature is switched off.
 	ReasonDisabled = "Disabled"
 )

@@ -172,7 +172,3 @@ type KalypsoApplicationList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []KalypsoApplication `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&KalypsoApplication{}, &KalypsoApplicationList{})
-}

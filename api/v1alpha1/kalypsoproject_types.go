@@ -269,7 +269,3 @@ type KalypsoProjectList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []KalypsoProject `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&KalypsoProject{}, &KalypsoProjectList{})
-}

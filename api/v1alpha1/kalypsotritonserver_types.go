@@ -201,6 +201,7 @@ type TritonConfig struct {
 }
 
 // TritonParameter is one extra tritonserver option.
+// +kubebuilder:validation:XValidation:rule="self.name in ['allow-cpu-metrics','allow-sagemaker','allow-vertex-ai','backend-directory','buffer-manager-thread-count','cache-config','cache-directory','cuda-memory-pool-byte-size','cuda-virtual-address-size','disable-auto-complete-config','enable-peer-access','exit-timeout-secs','grpc-header-forward-pattern','grpc-http2-max-ping-strikes','grpc-http2-max-pings-without-data','grpc-http2-min-recv-ping-interval-without-data','grpc-infer-allocation-pool-size','grpc-infer-response-compression-level','grpc-infer-thread-count','grpc-keepalive-permit-without-calls','grpc-keepalive-time','grpc-keepalive-timeout','grpc-max-connection-age','grpc-max-connection-age-grace','grpc-max-response-pool-size','grpc-restricted-protocol','grpc-root-cert','grpc-server-cert','grpc-server-key','grpc-use-ssl','grpc-use-ssl-mutual','host-policy','http-header-forward-pattern','http-restricted-api','http-thread-count','id','log-file','metrics-config','min-supported-compute-capability','model-config-name','model-load-gpu-limit','model-load-retry-count','model-load-thread-count','model-namespacing','pinned-memory-pool-byte-size','rate-limit','rate-limit-resource','repoagent-directory','reuse-grpc-port','reuse-http-port','sagemaker-port','sagemaker-safe-port-range','sagemaker-thread-count','vertex-ai-default-model','vertex-ai-port','vertex-ai-thread-count']",message="unknown Triton option: name must be a tritonserver option (without dashes) that the operator does not manage"
 // +kubebuilder:validation:XValidation:rule="!(self.name in ['model-repository','model-store','http-port','grpc-port','metrics-port','allow-http','allow-grpc','allow-metrics','allow-gpu-metrics','metrics-interval-ms','model-control-mode','repository-poll-secs','load-model','log-verbose','log-info','log-warning','log-error','log-format','trace-config','exit-on-error','strict-readiness','backend-config','http-address','grpc-address','metrics-address'])",message="this Triton option is managed by the operator from the spec (ports, repository, model control, logging, tracing, metrics, backend config); set the matching spec field instead"
 type TritonParameter struct {
 	// Name of the option without dashes, e.g. model-load-thread-count.
@@ -536,8 +537,4 @@ type KalypsoTritonServerList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []KalypsoTritonServer `json:"items"`
-}
-
-func init() {
-	SchemeBuilder.Register(&KalypsoTritonServer{}, &KalypsoTritonServerList{})
 }

@@ -63,6 +63,49 @@ func UpToDate(live runtime.Object, desired *unstructured.Unstructured) (bool, er
 	return contains(liveMap, desired.Object), nil
 }
 
+// Diff names the first field of desired that live lacks or holds with
+// another value, or "" when live is up to date. It explains, in logs, why
+// an apply was needed.
+func Diff(live runtime.Object, desired *unstructured.Unstructured) string {
+	liveMap, err := normalized(live)
+	if err != nil {
+		return err.Error()
+	}
+	return firstDiff("", liveMap, desired.Object)
+}
+
+func firstDiff(path string, have, want any) string {
+	switch w := want.(type) {
+	case map[string]any:
+		h, ok := have.(map[string]any)
+		if !ok {
+			return path
+		}
+		for k, wv := range w {
+			if d := firstDiff(path+"."+k, h[k], wv); d != "" {
+				return d
+			}
+		}
+		return ""
+	case []any:
+		h, ok := have.([]any)
+		if !ok || len(h) != len(w) {
+			return path
+		}
+		for i := range w {
+			if d := firstDiff(fmt.Sprintf("%s[%d]", path, i), h[i], w[i]); d != "" {
+				return d
+			}
+		}
+		return ""
+	default:
+		if fmt.Sprint(have) != fmt.Sprint(want) {
+			return fmt.Sprintf("%s (have %v, want %v)", path, have, want)
+		}
+		return ""
+	}
+}
+
 // normalized returns obj as JSON-decoded maps, so numbers and quantities
 // compare the same way on both sides.
 func normalized(obj any) (map[string]any, error) {

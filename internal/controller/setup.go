@@ -3,8 +3,11 @@ package controller
 import (
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/application"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/project"
@@ -19,10 +22,37 @@ type Options struct {
 
 // CacheOptions returns the manager's cache settings.
 func CacheOptions() cache.Options {
-	return cache.Options{}
+	// Managed fields are never read by the operator: dropping them roughly
+	// halves the memory of every cached object.
+	//
+	// Secrets are cached as metadata only (the operator never needs their
+	// values), and without labels or annotations: `kubectl apply` copies a
+	// Secret's data into an annotation, which must not end up in memory.
+	secret := &metav1.PartialObjectMetadata{}
+	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	return cache.Options{
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			secret: {Transform: stripSecretMetadata},
+		},
+	}
 }
 
-// SetupWithManager registers the three reconcilers.
+// stripSecretMetadata keeps only what identifies a Secret's version.
+func stripSecretMetadata(obj any) (any, error) {
+	m, ok := obj.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return obj, nil
+	}
+	m.ManagedFields = nil
+	m.Annotations = nil
+	m.Labels = nil
+	m.OwnerReferences = nil
+	return m, nil
+}
+
+// SetupWithManager registers the three reconcilers. The KalypsoTritonServer
+// controller goes first: it registers the field indexes the others list by.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := (&project.Reconciler{
 		Client:                  mgr.GetClient(),
@@ -30,17 +60,19 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up KalypsoProject controller: %w", err)
 	}
-	if err := (&application.Reconciler{
-		Client:                  mgr.GetClient(),
-		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
-	}).SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("setting up KalypsoApplication controller: %w", err)
-	}
 	if err := (&tritonserver.Reconciler{
 		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up KalypsoTritonServer controller: %w", err)
+	}
+	if err := (&application.Reconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up KalypsoApplication controller: %w", err)
 	}
 	return nil
 }

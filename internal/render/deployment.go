@@ -110,11 +110,12 @@ func podSpec(spec servingv1alpha1.KalypsoTritonServerSpec, server string, st sto
 	if pb := spec.TritonConfig.PythonBackend; pb != nil && pb.ShmSize != nil {
 		shm = *pb.ShmSize
 	}
-	volumes := []*corev1ac.VolumeApplyConfiguration{
+	volumes := make([]*corev1ac.VolumeApplyConfiguration, 0, 2+len(st.volumes))
+	volumes = append(volumes,
 		corev1ac.Volume().WithName("dshm").WithEmptyDir(corev1ac.EmptyDirVolumeSource().
 			WithMedium(corev1.StorageMediumMemory).WithSizeLimit(shm)),
 		corev1ac.Volume().WithName("tmp").WithEmptyDir(corev1ac.EmptyDirVolumeSource()),
-	}
+	)
 	volumes = append(volumes, st.volumes...)
 
 	pod := corev1ac.PodSpec().
@@ -140,10 +141,11 @@ func podSpec(spec servingv1alpha1.KalypsoTritonServerSpec, server string, st sto
 
 func container(spec servingv1alpha1.KalypsoTritonServerSpec, st storage, args []string) *corev1ac.ContainerApplyConfiguration {
 	net := spec.Networking
-	mounts := []*corev1ac.VolumeMountApplyConfiguration{
+	mounts := make([]*corev1ac.VolumeMountApplyConfiguration, 0, 2+len(st.mounts))
+	mounts = append(mounts,
 		corev1ac.VolumeMount().WithName("dshm").WithMountPath("/dev/shm"),
 		corev1ac.VolumeMount().WithName("tmp").WithMountPath("/tmp"),
-	}
+	)
 	mounts = append(mounts, st.mounts...)
 	startupFailures := (startupTimeout(spec) + probePeriodSeconds - 1) / probePeriodSeconds
 

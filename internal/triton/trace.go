@@ -125,7 +125,7 @@ func sectionName(section string) string {
 }
 
 func traceSettingNames(section string) []string {
-	var names []string
+	names := make([]string, 0, len(traceRules[section]))
 	for name := range traceRules[section] {
 		names = append(names, name)
 	}

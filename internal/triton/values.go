@@ -18,15 +18,23 @@ var restrictedCategories = []string{
 
 // traceLevels are the spellings Triton accepts for a trace level, compared
 // after lower-casing. OFF, TIMESTAMPS and TENSORS are the documented ones.
-var traceLevels = []string{"off", "false", "true", "on", "min", "max", "timestamps", "tensors"}
+var traceLevels = []string{spellOff, spellFalse, spellTrue, spellOn, "min", "max", "timestamps", "tensors"}
+
+// Boolean spellings shared by ParseBool and the trace levels.
+const (
+	spellTrue  = "true"
+	spellFalse = "false"
+	spellOn    = "on"
+	spellOff   = "off"
+)
 
 // ParseBool parses a boolean the way Triton does: true/on/1 and
 // false/off/0, in any letter case.
 func ParseBool(s string) (bool, error) {
 	switch asciiLower(s) {
-	case "true", "on", "1":
+	case spellTrue, spellOn, "1":
 		return true, nil
-	case "false", "off", "0":
+	case spellFalse, spellOff, "0":
 		return false, nil
 	}
 	return false, fmt.Errorf("%q is not a boolean; use true/false, on/off or 1/0", s)

@@ -201,6 +201,8 @@ var _ = Describe("Admission", Ordered, ContinueOnFailure, func() {
 			with(validServer(), "spec.tritonConfig", yamlValue(`{modelControl: {mode: explicit, pollIntervalSeconds: 5}}`)), "pollIntervalSeconds is only valid with mode poll"),
 		Entry("a server setting an operator-managed Triton option",
 			with(validServer(), "spec.tritonConfig", yamlValue(`{parameters: [{name: http-port, value: "9000"}]}`)), "managed by the operator"),
+		Entry("a server setting an unknown Triton option",
+			with(validServer(), "spec.tritonConfig", yamlValue(`{parameters: [{name: turbo-mode, value: "on"}]}`)), "unknown Triton option"),
 		Entry("a server with autoscaling min above max",
 			with(validServer(), "spec.autoscaling", yamlValue(`{minReplicas: 5, maxReplicas: 2, targetCPUUtilizationPercentage: 80}`)), "minReplicas must not exceed maxReplicas"),
 		Entry("a server with autoscaling but no target",

@@ -1,55 +1,235 @@
-// Package project reconciles KalypsoApplications into governed environment namespaces.
+// Package application reconciles KalypsoApplications: it checks that the
+// Application belongs to its namespace's project and that its storage
+// Secret holds the keys the storage type needs, and aggregates its servers.
 package application
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/conditions"
+	"github.com/kalypsoserving/kalypso-serving/internal/render"
+)
+
+// Field indexes shared with the KalypsoTritonServer controller.
+const (
+	IndexApplication   = ".spec.applicationRef.name"
+	IndexStorageSecret = ".spec.storage.secretRef.name"
 )
 
 // Reconciler reconciles a KalypsoApplication.
 type Reconciler struct {
 	client.Client
+	// APIReader reads the storage Secret by name, uncached: only its key
+	// names are inspected, and no Secret is kept in memory.
+	APIReader               client.Reader
 	MaxConcurrentReconciles int
 }
 
 // +kubebuilder:rbac:groups=serving.kalypso.io,resources=kalypsoapplications,verbs=get;list;watch
 // +kubebuilder:rbac:groups=serving.kalypso.io,resources=kalypsoapplications/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=serving.kalypso.io,resources=kalypsotritonservers,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 
-// Reconcile reports that applications are not built yet. Storage
-// checks and server aggregation come with the tenancy work.
+// Reconcile checks the Application and aggregates its servers.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var app servingv1alpha1.KalypsoApplication
 	if err := r.Get(ctx, req.NamespacedName, &app); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := app.DeepCopy()
-	conditions.Set(&app.Status.Conditions, app.Generation, servingv1alpha1.ConditionReady, metav1.ConditionFalse,
-		servingv1alpha1.ReasonNotImplemented, "storage checks and server aggregation are not reconciled by this version")
-	app.Status.ObservedGeneration = app.Generation
+	recErr := r.reconcile(ctx, &app)
 	app.Status.Phase = conditions.Phase(app.Status.Conditions, !app.DeletionTimestamp.IsZero())
 	if equality.Semantic.DeepEqual(before.Status, app.Status) {
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, recErr
 	}
-	if err := r.Status().Patch(ctx, &app, client.MergeFrom(before)); err != nil {
-		return ctrl.Result{}, fmt.Errorf("patching status: %w", err)
+	if err := r.Status().Patch(ctx, &app, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, errors.Join(recErr, fmt.Errorf("patching status: %w", err))
 	}
-	return ctrl.Result{}, nil
+	return ctrl.Result{}, recErr
 }
 
-// SetupWithManager registers the reconciler.
+func (r *Reconciler) reconcile(ctx context.Context, app *servingv1alpha1.KalypsoApplication) error {
+	st := &app.Status
+	var servers servingv1alpha1.KalypsoTritonServerList
+	if err := r.List(ctx, &servers, client.InNamespace(app.Namespace), client.MatchingFields{IndexApplication: app.Name}); err != nil {
+		return fmt.Errorf("listing servers: %w", err)
+	}
+	summarize(st, servers.Items)
+
+	nsProject, err := r.namespaceProject(ctx, app.Namespace)
+	if err != nil {
+		return err
+	}
+	project, mismatch := projectOutcome(app, nsProject)
+	st.Project = project
+	if mismatch != nil {
+		st.StorageType = ""
+		meta.RemoveStatusCondition(&st.Conditions, servingv1alpha1.ConditionStorageReady)
+		conditions.Apply(&st.Conditions, app.Generation, *mismatch)
+		st.ObservedGeneration = app.Generation
+		return nil
+	}
+
+	storage, err := r.storageOutcome(ctx, app, servers.Items)
+	if err != nil {
+		return err
+	}
+	if storage.Ready {
+		conditions.Set(&st.Conditions, app.Generation, servingv1alpha1.ConditionStorageReady, metav1.ConditionTrue, storage.Reason, storage.Message)
+		conditions.Apply(&st.Conditions, app.Generation, conditions.Outcome{Ready: true, Reason: servingv1alpha1.ReasonReconciled,
+			Message: fmt.Sprintf("%d of %d servers ready", st.ReadyServers, st.Servers)})
+	} else {
+		conditions.Set(&st.Conditions, app.Generation, servingv1alpha1.ConditionStorageReady, metav1.ConditionFalse, storage.Reason, storage.Message)
+		conditions.Apply(&st.Conditions, app.Generation, storage)
+	}
+	st.ObservedGeneration = app.Generation
+	return nil
+}
+
+// namespaceProject returns the project label of a namespace.
+func (r *Reconciler) namespaceProject(ctx context.Context, name string) (string, error) {
+	ns := &metav1.PartialObjectMetadata{}
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	if err := r.Get(ctx, types.NamespacedName{Name: name}, ns); err != nil {
+		return "", fmt.Errorf("reading namespace %s: %w", name, err)
+	}
+	if ns.Labels[render.LabelManagedBy] != render.ManagedByValue {
+		// Only namespaces the operator created carry a trustworthy label.
+		return "", nil
+	}
+	return ns.Labels[render.LabelProject], nil
+}
+
+// storageOutcome checks the storage Secret's key names. A missing Secret or
+// key is a spec problem for a person to fix (Stalled); the Secret's watch
+// brings the Application back when it is fixed.
+func (r *Reconciler) storageOutcome(ctx context.Context, app *servingv1alpha1.KalypsoApplication,
+	servers []servingv1alpha1.KalypsoTritonServer) (conditions.Outcome, error) {
+	st := &app.Status
+	t, err := storageType(app, servers)
+	st.StorageType = t
+	if err != nil {
+		return conditions.Outcome{Stalled: true, Reason: servingv1alpha1.ReasonInvalidSpec, Message: err.Error()}, nil
+	}
+	if app.Spec.Storage == nil || app.Spec.Storage.SecretRef == nil {
+		return conditions.Outcome{Ready: true, Reason: servingv1alpha1.ReasonReconciled,
+			Message: "no storage secret: servers use their service account's workload identity"}, nil
+	}
+	name := app.Spec.Storage.SecretRef.Name
+	var secret corev1.Secret
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: app.Namespace, Name: name}, &secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return conditions.Outcome{Stalled: true, Reason: servingv1alpha1.ReasonSecretNotFound,
+				Message: fmt.Sprintf("Secret %q not found in namespace %s", name, app.Namespace)}, nil
+		}
+		return conditions.Outcome{}, fmt.Errorf("reading Secret %s: %w", name, err)
+	}
+	have := make(map[string]bool, len(secret.Data)+len(secret.StringData))
+	for k := range secret.Data {
+		have[k] = true
+	}
+	// Drop the values at once: only key names are used from here on.
+	secret.Data, secret.StringData = nil, nil
+	if t == "" {
+		return conditions.Outcome{Ready: true, Reason: servingv1alpha1.ReasonReconciled,
+			Message: fmt.Sprintf("Secret %q found; no server needs object-store credentials yet", name)}, nil
+	}
+	if missing := missingKeys(t, have); len(missing) > 0 {
+		return conditions.Outcome{Stalled: true, Reason: servingv1alpha1.ReasonSecretKeyMissing,
+			Message: fmt.Sprintf("Secret %q lacks key(s) %s needed for %s storage", name, strings.Join(missing, ", "), t)}, nil
+	}
+	return conditions.Outcome{Ready: true, Reason: servingv1alpha1.ReasonReconciled,
+		Message: fmt.Sprintf("Secret %q holds the %s credentials keys", name, t)}, nil
+}
+
+// SetupWithManager registers the reconciler and its watches. The indexes
+// it lists by are registered by the KalypsoTritonServer controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	secret := &metav1.PartialObjectMetadata{}
+	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	ns := &metav1.PartialObjectMetadata{}
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&servingv1alpha1.KalypsoApplication{}).
+		For(&servingv1alpha1.KalypsoApplication{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&servingv1alpha1.KalypsoTritonServer{}, handler.EnqueueRequestsFromMapFunc(applicationOfServer),
+			builder.WithPredicates(serverSummaryChanged())).
+		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.applicationsOfSecret), builder.OnlyMetadata,
+			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		Watches(ns, handler.EnqueueRequestsFromMapFunc(r.applicationsInNamespace), builder.OnlyMetadata,
+			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("kalypsoapplication").
 		Complete(r)
+}
+
+func applicationOfServer(_ context.Context, o client.Object) []reconcile.Request {
+	srv, ok := o.(*servingv1alpha1.KalypsoTritonServer)
+	if !ok {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: srv.Namespace, Name: srv.Spec.ApplicationRef.Name}}}
+}
+
+// serverSummaryChanged passes server events that change what the
+// Application shows of it: creation, deletion, storage URI, readiness or endpoint.
+func serverSummaryChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, ok1 := e.ObjectOld.(*servingv1alpha1.KalypsoTritonServer)
+			n, ok2 := e.ObjectNew.(*servingv1alpha1.KalypsoTritonServer)
+			if !ok1 || !ok2 {
+				return true
+			}
+			return o.Spec.StorageURI != n.Spec.StorageURI ||
+				serverReady(o) != serverReady(n) ||
+				!equality.Semantic.DeepEqual(o.Status.Endpoints, n.Status.Endpoints)
+		},
+	}
+}
+
+func serverReady(s *servingv1alpha1.KalypsoTritonServer) bool {
+	return meta.IsStatusConditionTrue(s.Status.Conditions, servingv1alpha1.ConditionReady) && s.Status.ObservedGeneration == s.Generation
+}
+
+func (r *Reconciler) applicationsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.listApplications(ctx, client.InNamespace(o.GetNamespace()), client.MatchingFields{IndexStorageSecret: o.GetName()})
+}
+
+func (r *Reconciler) applicationsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.listApplications(ctx, client.InNamespace(o.GetName()))
+}
+
+func (r *Reconciler) listApplications(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
+	var apps servingv1alpha1.KalypsoApplicationList
+	if err := r.List(ctx, &apps, opts...); err != nil {
+		log.FromContext(ctx).Error(err, "listing applications")
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(apps.Items))
+	for i := range apps.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&apps.Items[i])})
+	}
+	return out
 }

@@ -1,55 +1,470 @@
-// Package project reconciles KalypsoTritonServers into governed environment namespaces.
+// Package tritonserver reconciles KalypsoTritonServers into a Triton
+// Deployment and its companions (Service, PodDisruptionBudget,
+// HorizontalPodAutoscaler, ServiceMonitor): load, render, apply, status.
 package tritonserver
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/apply"
 	"github.com/kalypsoserving/kalypso-serving/internal/conditions"
+	"github.com/kalypsoserving/kalypso-serving/internal/render"
+)
+
+// Field indexes.
+const (
+	// IndexApplication indexes servers by spec.applicationRef.name.
+	IndexApplication = ".spec.applicationRef.name"
+	// IndexServiceMonitor indexes servers that ask for a ServiceMonitor.
+	IndexServiceMonitor = ".spec.observability.metrics.serviceMonitor.enabled"
+	// IndexStorageSecret indexes applications by spec.storage.secretRef.name.
+	IndexStorageSecret = ".spec.storage.secretRef.name"
+
+	serviceMonitorCRD = "servicemonitors.monitoring.coreos.com"
 )
 
 // Reconciler reconciles a KalypsoTritonServer.
 type Reconciler struct {
 	client.Client
+	// APIReader reads objects that are not cached (the optional ServiceMonitor).
+	APIReader               client.Reader
 	MaxConcurrentReconciles int
 }
 
 // +kubebuilder:rbac:groups=serving.kalypso.io,resources=kalypsotritonservers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=serving.kalypso.io,resources=kalypsotritonservers/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=serving.kalypso.io,resources=kalypsoapplications,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=servicemonitors,verbs=get;create;update;patch;delete
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 
-// Reconcile reports that the workload is not built yet. The
-// Deployment and its companions come with the workload work.
+// Reconcile brings one server's children to its spec and reports status.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	var kts servingv1alpha1.KalypsoTritonServer
-	if err := r.Get(ctx, req.NamespacedName, &kts); err != nil {
+	var srv servingv1alpha1.KalypsoTritonServer
+	if err := r.Get(ctx, req.NamespacedName, &srv); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	before := kts.DeepCopy()
-	conditions.Set(&kts.Status.Conditions, kts.Generation, servingv1alpha1.ConditionReady, metav1.ConditionFalse,
-		servingv1alpha1.ReasonNotImplemented, "the Triton workload is not reconciled by this version")
-	kts.Status.ObservedGeneration = kts.Generation
-	kts.Status.Phase = conditions.Phase(kts.Status.Conditions, !kts.DeletionTimestamp.IsZero())
-	if equality.Semantic.DeepEqual(before.Status, kts.Status) {
+	if !srv.DeletionTimestamp.IsZero() {
+		// Children carry owner references; garbage collection removes them.
 		return ctrl.Result{}, nil
 	}
-	if err := r.Status().Patch(ctx, &kts, client.MergeFrom(before)); err != nil {
-		return ctrl.Result{}, fmt.Errorf("patching status: %w", err)
+	before := srv.DeepCopy()
+	recErr := r.reconcile(ctx, &srv)
+	if err := r.writeStatus(ctx, before, &srv); err != nil {
+		return ctrl.Result{}, errors.Join(recErr, err)
 	}
-	return ctrl.Result{}, nil
+	// Every wait is on a watched object (Application, Secret, Deployment),
+	// so there is no timed requeue; errors back off in the work queue.
+	return ctrl.Result{}, recErr
 }
 
-// SetupWithManager registers the reconciler.
+// reconcile does the work and fills srv.Status; the caller writes it once.
+func (r *Reconciler) reconcile(ctx context.Context, srv *servingv1alpha1.KalypsoTritonServer) error {
+	st := &srv.Status
+	st.Selector = labels.SelectorFromSet(render.SelectorLabels(srv.Name)).String()
+
+	app, err := r.application(ctx, srv)
+	if err != nil {
+		return err
+	}
+	if wait, proceed := applicationOutcome(srv, app); !proceed {
+		// Waiting on the Application: its changes wake this server through
+		// the mapped watch, so no requeue. Running children stay as they are.
+		conditions.Apply(&st.Conditions, srv.Generation, wait)
+		st.ObservedGeneration = srv.Generation
+		return nil
+	}
+
+	secretVersion, err := r.secretVersion(ctx, app)
+	if err != nil {
+		return err
+	}
+	in := render.Input{Server: srv, Application: app, SecretVersion: secretVersion}
+	children, err := render.Children(in)
+	var specErr *render.InvalidSpecError
+	var storageErr *render.InvalidStorageError
+	switch {
+	case errors.As(err, &storageErr):
+		conditions.Apply(&st.Conditions, srv.Generation, conditions.Outcome{Stalled: true,
+			Reason: servingv1alpha1.ReasonInvalidStorageURI, Message: storageErr.Error()})
+		st.ObservedGeneration = srv.Generation
+		return nil
+	case errors.As(err, &specErr):
+		conditions.Apply(&st.Conditions, srv.Generation, conditions.Outcome{Stalled: true,
+			Reason: servingv1alpha1.ReasonInvalidSpec, Message: specErr.Error()})
+		st.ObservedGeneration = srv.Generation
+		return nil
+	case err != nil:
+		return err
+	}
+
+	var dep *appsv1.Deployment
+	changedDeployment := false
+	for _, child := range children {
+		res, err := r.reconcileChild(ctx, srv, child)
+		if err != nil {
+			var conflict *conflictError
+			if errors.As(err, &conflict) {
+				conditions.Apply(&st.Conditions, srv.Generation, conditions.Outcome{Stalled: true,
+					Reason: servingv1alpha1.ReasonChildConflict, Message: conflict.Error()})
+				st.ObservedGeneration = srv.Generation
+				return nil
+			}
+			return err
+		}
+		if child.GVK == render.DeploymentGVK {
+			dep, changedDeployment = res.deployment, res.applied
+		}
+	}
+
+	deploymentCounts(st, dep)
+	st.Image = render.Image(srv.Spec.TritonConfig)
+	st.Endpoints = endpoints(srv)
+	outcome := deploymentOutcome(dep)
+	if changedDeployment {
+		outcome = conditions.Outcome{Reason: servingv1alpha1.ReasonProgressing, Message: "Deployment updated; rollout starting"}
+	}
+	conditions.Apply(&st.Conditions, srv.Generation, outcome)
+	st.ObservedGeneration = srv.Generation
+	return nil
+}
+
+func (r *Reconciler) application(ctx context.Context, srv *servingv1alpha1.KalypsoTritonServer) (*servingv1alpha1.KalypsoApplication, error) {
+	var app servingv1alpha1.KalypsoApplication
+	key := types.NamespacedName{Namespace: srv.Namespace, Name: srv.Spec.ApplicationRef.Name}
+	if err := r.Get(ctx, key, &app); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading KalypsoApplication %s: %w", key, err)
+	}
+	return &app, nil
+}
+
+// secretVersion identifies the storage Secret's current version from its
+// metadata only (the operator never reads secret values). It changes when
+// the Secret changes, which rolls the pods.
+func (r *Reconciler) secretVersion(ctx context.Context, app *servingv1alpha1.KalypsoApplication) (string, error) {
+	if app.Spec.Storage == nil || app.Spec.Storage.SecretRef == nil {
+		return "", nil
+	}
+	secret := &metav1.PartialObjectMetadata{}
+	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	key := types.NamespacedName{Namespace: app.Namespace, Name: app.Spec.Storage.SecretRef.Name}
+	if err := r.Get(ctx, key, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", nil
+		}
+		return "", fmt.Errorf("reading Secret metadata %s: %w", key, err)
+	}
+	sum := sha256.Sum256([]byte(string(secret.UID) + "/" + secret.ResourceVersion))
+	return hex.EncodeToString(sum[:8]), nil
+}
+
+// childResult reports what reconcileChild did.
+type childResult struct {
+	applied    bool
+	deployment *appsv1.Deployment
+}
+
+// conflictError means an object with a child's name exists and is not ours.
+type conflictError struct{ kind, name string }
+
+func (e *conflictError) Error() string {
+	return fmt.Sprintf("%s %q exists and is not controlled by this KalypsoTritonServer; rename or remove it", e.kind, e.name)
+}
+
+// reconcileChild applies one rendered child, or deletes the existing one
+// when the spec no longer wants it. Objects not controlled by this server
+// are never changed or deleted.
+func (r *Reconciler) reconcileChild(ctx context.Context, srv *servingv1alpha1.KalypsoTritonServer, child render.Child) (childResult, error) {
+	if child.GVK == render.ServiceMonitorGVK {
+		return childResult{}, r.reconcileServiceMonitor(ctx, srv, child)
+	}
+	live, err := r.live(ctx, srv, child.GVK)
+	if err != nil {
+		return childResult{}, err
+	}
+	if live != nil && !metav1.IsControlledBy(live, srv) {
+		return childResult{}, &conflictError{kind: child.GVK.Kind, name: srv.Name}
+	}
+	res := childResult{}
+	if dep, ok := live.(*appsv1.Deployment); ok {
+		res.deployment = dep
+	}
+	if child.Object == nil {
+		if live != nil {
+			return res, r.deleteOwned(ctx, live)
+		}
+		return res, nil
+	}
+	applied, err := r.applyIfChanged(ctx, live, child.Object)
+	res.applied = applied
+	return res, err
+}
+
+// live reads a child from the cache; nil when it does not exist.
+func (r *Reconciler) live(ctx context.Context, srv *servingv1alpha1.KalypsoTritonServer, gvk interface{ String() string }) (client.Object, error) {
+	var obj client.Object
+	switch gvk {
+	case render.DeploymentGVK:
+		obj = &appsv1.Deployment{}
+	case render.ServiceGVK:
+		obj = &corev1.Service{}
+	case render.PDBGVK:
+		obj = &policyv1.PodDisruptionBudget{}
+	case render.HPAGVK:
+		obj = &autoscalingv2.HorizontalPodAutoscaler{}
+	default:
+		return nil, fmt.Errorf("unknown child kind %s", gvk)
+	}
+	if err := r.Get(ctx, client.ObjectKeyFromObject(srv), obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading %s: %w", gvk, err)
+	}
+	return obj, nil
+}
+
+func (r *Reconciler) applyIfChanged(ctx context.Context, live client.Object, desired *unstructured.Unstructured) (bool, error) {
+	if err := apply.Prepare(desired); err != nil {
+		return false, err
+	}
+	if live != nil {
+		upToDate, err := apply.UpToDate(live, desired)
+		if err != nil {
+			return false, err
+		}
+		if upToDate {
+			return false, nil
+		}
+	}
+	reason := "absent"
+	if live != nil {
+		reason = apply.Diff(live, desired)
+	}
+	log.FromContext(ctx).V(1).Info("applying", "kind", desired.GetKind(), "name", desired.GetName(), "diff", reason)
+	return true, apply.Apply(ctx, r.Client, desired, apply.Options{FieldOwner: render.FieldOwner})
+}
+
+func (r *Reconciler) deleteOwned(ctx context.Context, obj client.Object) error {
+	uid := obj.GetUID()
+	err := r.Delete(ctx, obj, client.Preconditions{UID: &uid}, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting %s: %w", client.ObjectKeyFromObject(obj), err)
+	}
+	return nil
+}
+
+// reconcileServiceMonitor handles the optional ServiceMonitor. Without the
+// CRD the server still serves; the condition says why there is no monitor.
+func (r *Reconciler) reconcileServiceMonitor(ctx context.Context, srv *servingv1alpha1.KalypsoTritonServer, child render.Child) error {
+	st := &srv.Status
+	_, err := r.RESTMapper().RESTMapping(render.ServiceMonitorGVK.GroupKind(), render.ServiceMonitorGVK.Version)
+	crdInstalled := err == nil
+	if err != nil && !meta.IsNoMatchError(err) {
+		return fmt.Errorf("discovering ServiceMonitor: %w", err)
+	}
+	if child.Object == nil {
+		meta.RemoveStatusCondition(&st.Conditions, servingv1alpha1.ConditionServiceMonitorReady)
+		if !crdInstalled {
+			return nil
+		}
+	} else if !crdInstalled {
+		conditions.Set(&st.Conditions, srv.Generation, servingv1alpha1.ConditionServiceMonitorReady, metav1.ConditionFalse,
+			servingv1alpha1.ReasonCRDNotInstalled, "the monitoring.coreos.com ServiceMonitor CRD is not installed; "+
+				"the ServiceMonitor is created once it is")
+		return nil
+	}
+
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(render.ServiceMonitorGVK)
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(srv), live); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("reading ServiceMonitor: %w", err)
+		}
+		live = nil
+	}
+	if live != nil && !metav1.IsControlledBy(live, srv) {
+		return &conflictError{kind: "ServiceMonitor", name: srv.Name}
+	}
+	if child.Object == nil {
+		if live != nil {
+			return r.deleteOwned(ctx, live)
+		}
+		return nil
+	}
+	var liveObj client.Object
+	if live != nil {
+		liveObj = live
+	}
+	if _, err := r.applyIfChanged(ctx, liveObj, child.Object); err != nil {
+		return err
+	}
+	conditions.Set(&st.Conditions, srv.Generation, servingv1alpha1.ConditionServiceMonitorReady, metav1.ConditionTrue,
+		servingv1alpha1.ReasonReconciled, "ServiceMonitor applied")
+	return nil
+}
+
+func endpoints(srv *servingv1alpha1.KalypsoTritonServer) *servingv1alpha1.Endpoints {
+	host := fmt.Sprintf("%s.%s.svc", srv.Name, srv.Namespace)
+	n := srv.Spec.Networking
+	port := func(p, def int32) int32 {
+		if p == 0 {
+			return def
+		}
+		return p
+	}
+	return &servingv1alpha1.Endpoints{
+		HTTP:    fmt.Sprintf("http://%s:%d", host, port(n.HTTPPort, render.DefaultHTTPPort)),
+		GRPC:    fmt.Sprintf("%s:%d", host, port(n.GRPCPort, render.DefaultGRPCPort)),
+		Metrics: fmt.Sprintf("http://%s:%d/metrics", host, port(n.MetricsPort, render.DefaultMetricsPort)),
+	}
+}
+
+// writeStatus patches the status once, and only when it changed.
+func (r *Reconciler) writeStatus(ctx context.Context, before, srv *servingv1alpha1.KalypsoTritonServer) error {
+	srv.Status.Phase = conditions.Phase(srv.Status.Conditions, !srv.DeletionTimestamp.IsZero())
+	if equality.Semantic.DeepEqual(before.Status, srv.Status) {
+		return nil
+	}
+	if err := r.Status().Patch(ctx, srv, client.MergeFrom(before)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("patching status: %w", err)
+	}
+	return nil
+}
+
+// SetupWithManager registers the reconciler, its indexes and its watches.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	ctx := context.Background()
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &servingv1alpha1.KalypsoTritonServer{}, IndexApplication, func(o client.Object) []string {
+		return []string{o.(*servingv1alpha1.KalypsoTritonServer).Spec.ApplicationRef.Name}
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &servingv1alpha1.KalypsoTritonServer{}, IndexServiceMonitor, func(o client.Object) []string {
+		if render.ServiceMonitorEnabled(render.Input{Server: o.(*servingv1alpha1.KalypsoTritonServer)}) {
+			return []string{"true"}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &servingv1alpha1.KalypsoApplication{}, IndexStorageSecret, func(o client.Object) []string {
+		app := o.(*servingv1alpha1.KalypsoApplication)
+		if app.Spec.Storage == nil || app.Spec.Storage.SecretRef == nil {
+			return nil
+		}
+		return []string{app.Spec.Storage.SecretRef.Name}
+	}); err != nil {
+		return err
+	}
+
+	secret := &metav1.PartialObjectMetadata{}
+	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	crd := &metav1.PartialObjectMetadata{}
+	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&servingv1alpha1.KalypsoTritonServer{}).
+		For(&servingv1alpha1.KalypsoTritonServer{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Owns(&policyv1.PodDisruptionBudget{}).
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
+		Watches(&servingv1alpha1.KalypsoApplication{}, handler.EnqueueRequestsFromMapFunc(r.serversOfApplication),
+			builder.WithPredicates(applicationChanged())).
+		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.serversOfSecret), builder.OnlyMetadata,
+			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		Watches(crd, handler.EnqueueRequestsFromMapFunc(r.serversWantingServiceMonitor), builder.OnlyMetadata,
+			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == serviceMonitorCRD }))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("kalypsotritonserver").
 		Complete(r)
+}
+
+// applicationChanged passes Application events that can change its servers:
+// a spec change (storage settings) or a change of readiness. Changes of the
+// Application's own aggregate (ready server counts) do not wake the servers.
+func applicationChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, ok1 := e.ObjectOld.(*servingv1alpha1.KalypsoApplication)
+			n, ok2 := e.ObjectNew.(*servingv1alpha1.KalypsoApplication)
+			if !ok1 || !ok2 {
+				return true
+			}
+			return o.Generation != n.Generation || o.Status.StorageType != n.Status.StorageType ||
+				applicationReady(o) != applicationReady(n)
+		},
+	}
+}
+
+func (r *Reconciler) serversOfApplication(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.listServers(ctx, client.InNamespace(o.GetNamespace()), client.MatchingFields{IndexApplication: o.GetName()})
+}
+
+func (r *Reconciler) serversOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	var apps servingv1alpha1.KalypsoApplicationList
+	if err := r.List(ctx, &apps, client.InNamespace(o.GetNamespace()), client.MatchingFields{IndexStorageSecret: o.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "listing applications of secret", "secret", o.GetName())
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range apps.Items {
+		out = append(out, r.serversOfApplication(ctx, &apps.Items[i])...)
+	}
+	return out
+}
+
+func (r *Reconciler) serversWantingServiceMonitor(ctx context.Context, _ client.Object) []reconcile.Request {
+	return r.listServers(ctx, client.MatchingFields{IndexServiceMonitor: "true"})
+}
+
+func (r *Reconciler) listServers(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
+	var list servingv1alpha1.KalypsoTritonServerList
+	if err := r.List(ctx, &list, opts...); err != nil {
+		log.FromContext(ctx).Error(err, "listing servers")
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return out
 }

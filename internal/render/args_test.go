@@ -1,0 +1,244 @@
+package render
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/triton"
+)
+
+type specOption func(*servingv1alpha1.KalypsoTritonServerSpec)
+
+func spec(opts ...specOption) servingv1alpha1.KalypsoTritonServerSpec {
+	s := servingv1alpha1.KalypsoTritonServerSpec{
+		ApplicationRef: servingv1alpha1.LocalObjectReference{Name: "app"},
+		StorageURI:     "s3://bucket/models",
+	}
+	for _, o := range opts {
+		o(&s)
+	}
+	return s
+}
+
+func logLevel(l servingv1alpha1.LogLevel) specOption {
+	return func(s *servingv1alpha1.KalypsoTritonServerSpec) {
+		s.Observability = &servingv1alpha1.Observability{Logging: &servingv1alpha1.Logging{Level: l}}
+	}
+}
+
+func TestArgsLogLevelsChangeOutput(t *testing.T) {
+	cases := []struct {
+		level servingv1alpha1.LogLevel
+		want  []string
+	}{
+		{servingv1alpha1.LogLevelError, []string{"--log-verbose=0", "--log-info=false", "--log-warning=false", "--log-error=true"}},
+		{servingv1alpha1.LogLevelWarning, []string{"--log-verbose=0", "--log-info=false", "--log-warning=true", "--log-error=true"}},
+		{servingv1alpha1.LogLevelInfo, []string{"--log-verbose=0", "--log-info=true", "--log-warning=true", "--log-error=true"}},
+		{servingv1alpha1.LogLevelVerbose, []string{"--log-verbose=1", "--log-info=true", "--log-warning=true", "--log-error=true"}},
+	}
+	seen := map[string]bool{}
+	for _, tc := range cases {
+		t.Run("level "+string(tc.level)+" switches Triton's log flags", func(t *testing.T) {
+			args, err := Args(spec(logLevel(tc.level)), "srv", "s3://bucket/models")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !slices.Contains(args, w) {
+					t.Errorf("missing %s in %v", w, args)
+				}
+			}
+			key := strings.Join(tc.want, " ")
+			if seen[key] {
+				t.Errorf("level %s renders the same flags as another level", tc.level)
+			}
+			seen[key] = true
+		})
+	}
+}
+
+func TestTraceRate(t *testing.T) {
+	cases := []struct {
+		name     string
+		sampling string
+		want     int64
+		invalid  bool
+	}{
+		{"a ratio of 1 samples every request", "1", 1, false},
+		{"a ratio of 1.0 samples every request", "1.0", 1, false},
+		{"a ratio of 0.5 samples one in two", "0.5", 2, false},
+		{"a ratio of .01 samples one in a hundred", ".01", 100, false},
+		{"a ratio of 0.001 samples one in a thousand", "0.001", 1000, false},
+		{"an integer N samples one in N", "250", 250, false},
+		{"a ratio of 0.3 cannot be expressed by Triton", "0.3", 0, true},
+		{"a ratio of 0.75 cannot be expressed by Triton", "0.75", 0, true},
+		{"zero is refused", "0", 0, true},
+		{"a ratio of 0.0 is refused", "0.0", 0, true},
+		{"a negative rate is refused", "-1", 0, true},
+		{"a fraction above one is refused", "1.5", 0, true},
+		{"words are refused", "half", 0, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := TraceRate(tc.sampling)
+			var specErr *InvalidSpecError
+			if tc.invalid {
+				if !errors.As(err, &specErr) {
+					t.Fatalf("TraceRate(%q) = %d, %v; want an InvalidSpecError", tc.sampling, got, err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("TraceRate(%q) = %d, %v; want %d", tc.sampling, got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestRepository(t *testing.T) {
+	app := func(st *servingv1alpha1.Storage) *servingv1alpha1.KalypsoApplication {
+		return &servingv1alpha1.KalypsoApplication{Spec: servingv1alpha1.KalypsoApplicationSpec{Storage: st}}
+	}
+	cases := []struct {
+		name    string
+		uri     string
+		app     *servingv1alpha1.KalypsoApplication
+		want    string
+		invalid bool
+	}{
+		{"an AWS S3 URI is passed through", "s3://bucket/path", app(&servingv1alpha1.Storage{Region: "eu-west-1"}), "s3://bucket/path", false},
+		{"a MinIO endpoint is folded into the URI with its port",
+			"s3://bucket/path", app(&servingv1alpha1.Storage{Endpoint: "http://minio:9000"}), "s3://http://minio:9000/bucket/path", false},
+		{"an https endpoint without a port gets 443",
+			"s3://bucket/path", app(&servingv1alpha1.Storage{Endpoint: "https://ceph.example.com"}), "s3://https://ceph.example.com:443/bucket/path", false},
+		{"an http endpoint without a port gets 80",
+			"s3://bucket/p", app(&servingv1alpha1.Storage{Endpoint: "http://ceph/"}), "s3://http://ceph:80/bucket/p", false},
+		{"a GCS URI is passed through", "gs://bucket/m", nil, "gs://bucket/m", false},
+		{"an Azure URI is passed through", "as://acct/container/m", nil, "as://acct/container/m", false},
+		{"a PVC URI becomes the mount path", "pvc://claim/sub/dir", nil, "/mnt/models/sub/dir", false},
+		{"a PVC URI without a path is the mount root", "pvc://claim", nil, "/mnt/models", false},
+		{"a URI with .. is refused", "pvc://claim/../../etc", nil, "", true},
+		{"a GCS URI with an s3 application is refused",
+			"gs://bucket/m", app(&servingv1alpha1.Storage{Type: servingv1alpha1.StorageS3}), "", true},
+		{"an endpoint with an Azure URI is refused",
+			"as://acct/c/m", app(&servingv1alpha1.Storage{Endpoint: "http://minio:9000"}), "", true},
+		{"an unknown scheme is refused", "ftp://host/m", nil, "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := resolveStorage(tc.uri, tc.app)
+			if tc.invalid {
+				var storageErr *InvalidStorageError
+				if !errors.As(err, &storageErr) {
+					t.Fatalf("want InvalidStorageError, got %v (%s)", err, st.repository)
+				}
+				return
+			}
+			if err != nil || st.repository != tc.want {
+				t.Fatalf("repository = %q, %v; want %q", st.repository, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestArgsRejectBadParameters(t *testing.T) {
+	cases := []struct {
+		name  string
+		param servingv1alpha1.TritonParameter
+	}{
+		{"an unknown option", servingv1alpha1.TritonParameter{Name: "turbo-mode", Value: "true"}},
+		{"an operator-managed option", servingv1alpha1.TritonParameter{Name: "model-repository", Value: "/x"}},
+		{"an integer option with a word", servingv1alpha1.TritonParameter{Name: "model-load-thread-count", Value: "many"}},
+		{"a bool option with a word", servingv1alpha1.TritonParameter{Name: "reuse-http-port", Value: "maybe"}},
+	}
+	for _, tc := range cases {
+		t.Run("refuses "+tc.name, func(t *testing.T) {
+			_, err := Args(spec(func(s *servingv1alpha1.KalypsoTritonServerSpec) {
+				s.TritonConfig.Parameters = []servingv1alpha1.TritonParameter{tc.param}
+			}), "srv", "s3://b/m")
+			var specErr *InvalidSpecError
+			if !errors.As(err, &specErr) || !strings.Contains(err.Error(), tc.param.Name) {
+				t.Fatalf("want an InvalidSpecError naming %s, got %v", tc.param.Name, err)
+			}
+		})
+	}
+}
+
+func TestArgsExplicitModelsAndGPUs(t *testing.T) {
+	args, err := Args(spec(func(s *servingv1alpha1.KalypsoTritonServerSpec) {
+		s.TritonConfig.ModelControl = &servingv1alpha1.ModelControl{Mode: servingv1alpha1.ModelControlExplicit, Models: []string{"a", "b"}}
+		s.GPUs = ptr.To[int32](1)
+		s.Networking = servingv1alpha1.Networking{HTTPPort: 9000, GRPCPort: 9001, MetricsPort: 9002}
+	}), "srv", "s3://b/m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"--model-control-mode=explicit", "--load-model=a", "--load-model=b",
+		"--allow-gpu-metrics=true", "--http-port=9000", "--grpc-port=9001", "--metrics-port=9002"} {
+		if !slices.Contains(args, w) {
+			t.Errorf("missing %s in %v", w, args)
+		}
+	}
+	if err := triton.CheckArgs(args); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestImage(t *testing.T) {
+	cases := []struct {
+		name string
+		tc   servingv1alpha1.TritonConfig
+		want string
+	}{
+		{"the default is the pinned release with the python variant", servingv1alpha1.TritonConfig{}, "nvcr.io/nvidia/tritonserver:24.12-py3"},
+		{"vllm gets the vllm variant", servingv1alpha1.TritonConfig{BackendType: servingv1alpha1.BackendVLLM}, "nvcr.io/nvidia/tritonserver:24.12-vllm-python-py3"},
+		{"tensorrtllm gets the trtllm variant", servingv1alpha1.TritonConfig{BackendType: servingv1alpha1.BackendTensorRTLLM}, "nvcr.io/nvidia/tritonserver:24.12-trtllm-python-py3"},
+		{"a tag is used as given", servingv1alpha1.TritonConfig{Image: "my/triton", Tag: "25.01-py3"}, "my/triton:25.01-py3"},
+		{"a registry port is not a tag", servingv1alpha1.TritonConfig{Image: "reg:5000/triton", Tag: "x"}, "reg:5000/triton:x"},
+		{"a full reference wins over tag defaults", servingv1alpha1.TritonConfig{Image: "reg:5000/triton:pinned"}, "reg:5000/triton:pinned"},
+		{"a digest is used as given", servingv1alpha1.TritonConfig{Image: "triton@sha256:abc"}, "triton@sha256:abc"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Image(tc.tc); got != tc.want {
+				t.Errorf("Image = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzChildren feeds arbitrary specs to the renderers: they may refuse a
+// spec, but never panic, and whatever they render follows Triton's grammar.
+func FuzzChildren(f *testing.F) {
+	f.Add([]byte(`{"applicationRef":{"name":"a"},"storageUri":"s3://b/m"}`))
+	f.Add([]byte(`{"applicationRef":{"name":"a"},"storageUri":"pvc://c/x","gpus":2,"autoscaling":{"maxReplicas":3}}`))
+	f.Add([]byte(`{"applicationRef":{"name":"a"},"storageUri":"gs://b","observability":{"tracing":{"collectorEndpoint":"http://c","samplingRate":"0.25"}}}`))
+	f.Add([]byte(`{"storageUri":"as://a/c","tritonConfig":{"parameters":[{"name":"id","value":"x"}],"modelControl":{"mode":"explicit","models":["*"]}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var s servingv1alpha1.KalypsoTritonServerSpec
+		if json.Unmarshal(data, &s) != nil {
+			return
+		}
+		srv := &servingv1alpha1.KalypsoTritonServer{ObjectMeta: metav1.ObjectMeta{Name: "srv", Namespace: "ns"}, Spec: s}
+		app := &servingv1alpha1.KalypsoApplication{Spec: servingv1alpha1.KalypsoApplicationSpec{
+			Storage: &servingv1alpha1.Storage{Endpoint: "http://minio:9000"}}}
+		children, err := Children(Input{Server: srv, Application: app})
+		if err != nil {
+			return
+		}
+		dep, err := Deployment(Input{Server: srv, Application: app})
+		if err != nil || len(children) == 0 {
+			t.Fatalf("Children succeeded but Deployment failed: %v", err)
+		}
+		if err := triton.CheckArgs(dep.Spec.Template.Spec.Containers[0].Args); err != nil {
+			t.Fatalf("rendered arguments break Triton's grammar: %v", err)
+		}
+	})
+}

@@ -1,0 +1,138 @@
+package integration
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	nodev1 "k8s.io/api/node/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kalypsoserving/kalypso-serving/internal/apply"
+	"github.com/kalypsoserving/kalypso-serving/internal/preview"
+	"github.com/kalypsoserving/kalypso-serving/internal/render"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv"
+	"github.com/kalypsoserving/kalypso-serving/internal/triton"
+)
+
+// renderedCases renders every sample and every render test case.
+func renderedCases() map[string][]render.Child {
+	files, err := filepath.Glob(testenv.Path("internal", "render", "testdata", "cases", "*.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	samples, err := filepath.Glob(testenv.Path("config", "samples", "serving_*.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	var all bytes.Buffer
+	for _, f := range samples {
+		data, err := os.ReadFile(f)
+		Expect(err).NotTo(HaveOccurred())
+		all.WriteString("---\n")
+		all.Write(data)
+	}
+	out := map[string][]render.Child{}
+	add := func(name string, data []byte) {
+		m, err := preview.Read(bytes.NewReader(data))
+		Expect(err).NotTo(HaveOccurred(), name)
+		for _, srv := range m.Servers {
+			srv.UID = "00000000-0000-0000-0000-000000000001"
+			app := m.Applications[srv.Namespace+"/"+srv.Spec.ApplicationRef.Name]
+			children, err := render.Children(render.Input{Server: srv, Application: app, SecretVersion: "v1"})
+			Expect(err).NotTo(HaveOccurred(), name)
+			out[name+"/"+srv.Name] = children
+		}
+	}
+	add("samples", all.Bytes())
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		Expect(err).NotTo(HaveOccurred())
+		add(strings.TrimSuffix(filepath.Base(f), ".yaml"), data)
+	}
+	return out
+}
+
+func ensureRestrictedNamespace(name string) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+		"pod-security.kubernetes.io/enforce": "restricted",
+	}}}
+	err := k8sClient.Create(ctx, ns)
+	if apierrors.IsAlreadyExists(err) {
+		// Another spec made it first: enforce restricted on it too.
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Name: name}, ns)).To(Succeed())
+		patch := client.MergeFrom(ns.DeepCopy())
+		ns.Labels["pod-security.kubernetes.io/enforce"] = "restricted"
+		Expect(k8sClient.Patch(ctx, ns, patch)).To(Succeed())
+		return
+	}
+	Expect(err).NotTo(HaveOccurred())
+}
+
+var _ = Describe("Rendered objects", func() {
+	It("are accepted by the API server (server-side apply, dry run) and their pods by Pod Security restricted", func() {
+		// Cluster objects the cases refer to, as a GPU cluster would have them.
+		for _, o := range []client.Object{
+			&schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "inference-critical"}, Value: 1000},
+			&nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: "nvidia"}, Handler: "nvidia"},
+		} {
+			if err := k8sClient.Create(ctx, o); !apierrors.IsAlreadyExists(err) {
+				Expect(err).NotTo(HaveOccurred())
+			}
+		}
+		cases := renderedCases()
+		Expect(len(cases)).To(BeNumerically(">=", 7))
+		applied, pods := 0, 0
+		for name, children := range cases {
+			for _, c := range children {
+				if c.Object == nil || c.GVK == render.ServiceMonitorGVK {
+					// The ServiceMonitor CRD is not installed in envtest; its
+					// schema is the Prometheus Operator's.
+					continue
+				}
+				ensureRestrictedNamespace(c.Object.GetNamespace())
+				obj := c.Object.DeepCopy()
+				Expect(apply.Prepare(obj)).To(Succeed())
+				Expect(apply.Apply(ctx, k8sClient, obj, apply.Options{FieldOwner: render.FieldOwner, DryRun: true})).
+					To(Succeed(), "%s: %s", name, c.GVK.Kind)
+				applied++
+				if c.GVK != render.DeploymentGVK {
+					continue
+				}
+				var dep appsv1.Deployment
+				Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(c.Object.Object, &dep)).To(Succeed())
+				pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: dep.Name + "-pod", Namespace: dep.Namespace,
+					Labels: dep.Spec.Template.Labels}, Spec: dep.Spec.Template.Spec}
+				Expect(k8sClient.Create(ctx, pod, client.DryRunAll)).To(Succeed(), "%s: pod template refused", name)
+				pods++
+			}
+		}
+		Expect(pods).To(BeNumerically(">=", 7))
+		By(fmt.Sprintf("applied %d objects and admitted %d pod templates", applied, pods))
+	})
+})
+
+var _ = Describe("The CRD's list of Triton options", func() {
+	It("matches the options a user may set according to Triton's grammar", func() {
+		data, err := os.ReadFile(testenv.Path("config", "crd", "bases", "serving.kalypso.io_kalypsotritonservers.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		m := regexp.MustCompile(`rule: self.name in \[([^\]]*)\]`).FindSubmatch(data)
+		Expect(m).NotTo(BeNil(), "no allow-list rule on tritonConfig.parameters")
+		parts := strings.Split(string(m[1]), ",")
+		names := make([]string, 0, len(parts))
+		for _, n := range parts {
+			names = append(names, strings.Trim(strings.TrimSpace(n), "'"))
+		}
+		slices.Sort(names)
+		Expect(names).To(Equal(triton.UserSettable()))
+	})
+})
