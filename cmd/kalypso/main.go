@@ -9,17 +9,21 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"sort"
 
+	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/preview"
 )
 
 const usage = `kalypso: KalypsoServing command-line tool
 
 Usage:
-  kalypso render -f <file>|-   print, as YAML, the exact objects the operator
-                               would create for the KalypsoTritonServers in the
-                               file (their KalypsoApplications are read from the
-                               same file); no cluster needed
+  kalypso render -f <file|dir|-> [-f ...]
+        print, as YAML, the exact objects the operator would create for the
+        KalypsoTritonServers in the files (their KalypsoApplications are read
+        from the same files); a directory means its *.yaml files; no cluster
+        is needed
 `
 
 func main() {
@@ -42,27 +46,71 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 }
 
+// files collects repeated -f values.
+type files []string
+
+func (f *files) String() string     { return fmt.Sprint(*f) }
+func (f *files) Set(v string) error { *f = append(*f, v); return nil }
+
 func renderCmd(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
-	file := fs.String("f", "", "file with KalypsoApplication and KalypsoTritonServer manifests, or - for stdin")
+	var inputs files
+	fs.Var(&inputs, "f", "file or directory with KalypsoApplication and KalypsoTritonServer manifests, or - for stdin (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *file == "" {
-		return fmt.Errorf("render needs -f <file>")
+	if len(inputs) == 0 {
+		return fmt.Errorf("render needs -f <file|dir|->")
 	}
-	in := stdin
-	if *file != "-" {
-		f, err := os.Open(*file)
+	all := &preview.Manifests{Applications: map[string]*servingv1alpha1.KalypsoApplication{}}
+	for _, in := range inputs {
+		paths, err := expand(in)
 		if err != nil {
 			return err
 		}
-		defer func() { _ = f.Close() }()
-		in = f
+		for _, p := range paths {
+			m, err := read(p, stdin)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			all.Merge(m)
+		}
 	}
-	m, err := preview.Read(in)
+	return preview.Render(all, stdout)
+}
+
+// expand turns a directory into its YAML files, sorted.
+func expand(in string) ([]string, error) {
+	if in == "-" {
+		return []string{in}, nil
+	}
+	info, err := os.Stat(in)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return preview.Render(m, stdout)
+	if !info.IsDir() {
+		return []string{in}, nil
+	}
+	var out []string
+	for _, pattern := range []string{"*.yaml", "*.yml"} {
+		m, err := filepath.Glob(filepath.Join(in, pattern))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m...)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func read(path string, stdin io.Reader) (*preview.Manifests, error) {
+	if path == "-" {
+		return preview.Read(stdin)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	return preview.Read(f)
 }

@@ -4,7 +4,10 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -12,6 +15,7 @@ import (
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/application"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/project"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/tritonserver"
+	"github.com/kalypsoserving/kalypso-serving/internal/render"
 )
 
 // Options tune every reconciler.
@@ -30,10 +34,22 @@ func CacheOptions() cache.Options {
 	// Secret's data into an annotation, which must not end up in memory.
 	secret := &metav1.PartialObjectMetadata{}
 	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	//
+	// Namespaces and the objects governed in them are cached only when the
+	// operator labelled them: the cluster's other namespaces, quotas and
+	// bindings never reach memory.
+	namespace := &metav1.PartialObjectMetadata{}
+	namespace.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	ours := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedByValue})}
 	return cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
-			secret: {Transform: stripSecretMetadata},
+			secret:                        {Transform: stripSecretMetadata},
+			namespace:                     ours,
+			&corev1.ResourceQuota{}:       ours,
+			&corev1.LimitRange{}:          ours,
+			&networkingv1.NetworkPolicy{}: ours,
+			&rbacv1.RoleBinding{}:         ours,
 		},
 	}
 }
@@ -56,6 +72,7 @@ func stripSecretMetadata(obj any) (any, error) {
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := (&project.Reconciler{
 		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up KalypsoProject controller: %w", err)

@@ -66,6 +66,14 @@ func (m *Manifests) add(u *unstructured.Unstructured) error {
 	return nil
 }
 
+// Merge adds other's objects to m.
+func (m *Manifests) Merge(other *Manifests) {
+	for k, v := range other.Applications {
+		m.Applications[k] = v
+	}
+	m.Servers = append(m.Servers, other.Servers...)
+}
+
 // Render writes, as a YAML stream, every child of every server in m, with
 // the same content (and applied-hash annotation) the operator applies.
 func Render(m *Manifests, w io.Writer) error {

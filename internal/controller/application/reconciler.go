@@ -112,6 +112,11 @@ func (r *Reconciler) namespaceProject(ctx context.Context, name string) (string,
 	ns := &metav1.PartialObjectMetadata{}
 	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
 	if err := r.Get(ctx, types.NamespacedName{Name: name}, ns); err != nil {
+		if apierrors.IsNotFound(err) {
+			// The cache holds only namespaces the operator created; any
+			// other namespace belongs to no project.
+			return "", nil
+		}
 		return "", fmt.Errorf("reading namespace %s: %w", name, err)
 	}
 	if ns.Labels[render.LabelManagedBy] != render.ManagedByValue {
