@@ -81,8 +81,30 @@ golden: ## Regenerate the rendered-output golden files under testdata.
 	go test ./internal/render/... -run Golden -update
 
 .PHONY: test-e2e
-test-e2e: build setup-cluster-tools ## Run end-to-end tests against a local cluster built from Go modules.
-	KUBEBUILDER_ASSETS="$(K8S_BIN)" KWOK="$(KWOK)" KWOKCTL="$(KWOKCTL)" go test ./test/e2e/ -v -ginkgo.v -timeout 30m
+test-e2e: build setup-cluster-tools kustomize ## Run end-to-end tests: a fresh local cluster, the manager binary as its ServiceAccount.
+	K8S_BIN="$(K8S_BIN)" KWOK="$(KWOK)" KWOKCTL="$(KWOKCTL)" KUSTOMIZE="$(KUSTOMIZE)" KUBECTL="$(KUBECTL)" \
+		go test ./test/e2e/ -v -ginkgo.v -timeout 30m
+
+##@ Local cluster
+
+LOCAL_CLUSTER_ENV = K8S_BIN="$(K8S_BIN)" KWOK="$(KWOK)" KWOKCTL="$(KWOKCTL)" KUSTOMIZE="$(KUSTOMIZE)" KUBECTL="$(KUBECTL)"
+LOCAL_KUBECONFIG ?= $(CURDIR)/tmp/kalypso.kubeconfig
+
+.PHONY: cluster-up
+cluster-up: setup-cluster-tools ## Start a local cluster (etcd, apiserver, controller manager, scheduler, kwok nodes incl. GPUs).
+	@$(LOCAL_CLUSTER_ENV) hack/local-cluster.sh up
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local cluster and remove its state; no process is left behind.
+	@$(LOCAL_CLUSTER_ENV) hack/run-local.sh stop
+	@$(LOCAL_CLUSTER_ENV) hack/local-cluster.sh down
+
+.PHONY: demo
+demo: build setup-cluster-tools kustomize ## The main job: local cluster, the operator as its ServiceAccount, the samples, their status.
+	@$(LOCAL_CLUSTER_ENV) hack/demo.sh
+
+.PHONY: demo-down
+demo-down: cluster-down ## Stop the demo (manager and local cluster).
 
 ##@ Build
 
@@ -92,8 +114,16 @@ build: manifests generate fmt vet ## Build the manager and the kalypso CLI.
 	go build -o bin/kalypso ./cmd/kalypso
 
 .PHONY: run
-run: manifests generate fmt vet ## Run the manager against the current kubeconfig.
-	go run ./cmd/manager
+run: manifests generate fmt vet setup-envtest ## Run the manager against the current kubeconfig, or a local cluster when there is none (or KALYPSO_LOCAL_CLUSTER=1).
+	@if [ "$${KALYPSO_LOCAL_CLUSTER:-0}" = "1" ] || ! "$(KUBECTL)" get --raw /readyz >/dev/null 2>&1; then \
+		echo "no usable kubeconfig (or KALYPSO_LOCAL_CLUSTER=1): starting the local cluster"; \
+		$(MAKE) --no-print-directory cluster-up kustomize; \
+		"$(KUSTOMIZE)" build config/crd | "$(KUBECTL)" --kubeconfig "$(LOCAL_KUBECONFIG)" apply --server-side -f - >/dev/null; \
+		echo "CRDs installed; running the manager (stop with Ctrl-C, then make cluster-down)"; \
+		go run ./cmd/manager --kubeconfig "$(LOCAL_KUBECONFIG)"; \
+	else \
+		go run ./cmd/manager; \
+	fi
 
 # Container images: uses a Docker engine when one answers, otherwise packs the
 # static manager binary into an OCI image tarball with crane (no engine needed).
