@@ -47,6 +47,11 @@ down() {
 	if [[ -x "${kwokctl}" ]]; then
 		"${kwokctl}" delete cluster --name "${name}" >/dev/null 2>&1 || true
 	fi
+	# Wait until every component of this cluster has exited.
+	for _ in $(seq 1 50); do
+		pgrep -f "${KWOK_WORKDIR}/clusters/${name}/" >/dev/null || break
+		sleep 0.2
+	done
 	rm -rf "${KWOK_WORKDIR}/clusters/${name}" "${kubeconfig}"
 	echo "cluster ${name} is down"
 }

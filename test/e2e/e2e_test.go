@@ -1,0 +1,178 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv"
+)
+
+const (
+	devNS  = "sample-project-dev"
+	prodNS = "sample-project-prod"
+)
+
+func server(ns, name string) func(Gomega) *servingv1alpha1.KalypsoTritonServer {
+	return func(g Gomega) *servingv1alpha1.KalypsoTritonServer {
+		var s servingv1alpha1.KalypsoTritonServer
+		g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &s)).To(Succeed())
+		return &s
+	}
+}
+
+func ready(s *servingv1alpha1.KalypsoTritonServer) bool {
+	return meta.IsStatusConditionTrue(s.Status.Conditions, servingv1alpha1.ConditionReady) && s.Status.ObservedGeneration == s.Generation
+}
+
+func runningPods(ns, srv string) func(Gomega) []corev1.Pod {
+	return func(g Gomega) []corev1.Pod {
+		var pods corev1.PodList
+		g.Expect(k8sClient.List(ctx, &pods, client.InNamespace(ns),
+			client.MatchingLabels{"kalypso-serving.io/tritonserver": srv})).To(Succeed())
+		var out []corev1.Pod
+		for _, p := range pods.Items {
+			if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+}
+
+var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
+	It("turns the sample project into governed namespaces", func() {
+		kubectl("apply", "-f", testenv.Path("config", "samples", "serving_v1alpha1_kalypsoproject.yaml"))
+		Eventually(func(g Gomega) {
+			for _, env := range []string{"dev", "stage", "prod"} {
+				var ns corev1.Namespace
+				g.Expect(k8sClient.Get(ctx, types.NamespacedName{Name: "sample-project-" + env}, &ns)).To(Succeed())
+				g.Expect(ns.Labels).To(HaveKeyWithValue("pod-security.kubernetes.io/enforce", "restricted"))
+				g.Expect(ns.Labels).To(HaveKeyWithValue("kalypso-serving.io/project", "sample-project"))
+				var np networkingv1.NetworkPolicy
+				g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns.Name, Name: "kalypso-default-ingress"}, &np)).To(Succeed())
+			}
+			var q corev1.ResourceQuota
+			g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: prodNS, Name: "kalypso-quota"}, &q)).To(Succeed())
+			g.Expect(q.Status.Hard).To(HaveKey(corev1.ResourceName("requests.nvidia.com/gpu")))
+		}).Should(Succeed())
+		Expect(kubectl("get", "kalypsoprojects")).To(MatchRegexp(`sample-project\s+Ready\s+team-ai-research\s+3`))
+	})
+
+	It("rolls out the sample server, reports it Ready and counts it in its application", func() {
+		kubectl("apply", "-f", testenv.Path("hack", "local-cluster", "demo-secret.yaml"))
+		kubectl("apply", "-f", testenv.Path("config", "samples", "serving_v1alpha1_kalypsoapplication.yaml"))
+		kubectl("apply", "-f", testenv.Path("config", "samples", "serving_v1alpha1_kalypsotritonserver.yaml"))
+		Eventually(server(devNS, "recommendation-v1")).Should(Satisfy(ready))
+		Eventually(runningPods(devNS, "recommendation-v1")).Should(HaveLen(2))
+		out := kubectl("-n", devNS, "get", "kalypsotritonservers")
+		Expect(out).To(MatchRegexp(`NAME\s+APPLICATION\s+PHASE\s+REPLICAS\s+AVAILABLE\s+AGE`))
+		Expect(out).To(MatchRegexp(`recommendation-v1\s+recommendation-application\s+Ready\s+2\s+2`))
+		Eventually(func() string { return kubectl("-n", devNS, "get", "kalypsoapplications") }).
+			Should(MatchRegexp(`recommendation-application\s+sample-project\s+Ready\s+1\s+1`))
+	})
+
+	It("follows the scale subresource", func() {
+		kubectl("-n", devNS, "scale", "kalypsotritonserver", "recommendation-v1", "--replicas=3")
+		Eventually(runningPods(devNS, "recommendation-v1")).Should(HaveLen(3))
+		Eventually(server(devNS, "recommendation-v1")).Should(And(Satisfy(ready), HaveField("Status.AvailableReplicas", int32(3))))
+	})
+
+	It("runs GPU servers on GPU nodes, and the GPU quota really binds", func() {
+		gpu := &servingv1alpha1.KalypsoTritonServer{
+			ObjectMeta: metav1.ObjectMeta{Namespace: prodNS, Name: "gpu"},
+			Spec: servingv1alpha1.KalypsoTritonServerSpec{
+				ApplicationRef: servingv1alpha1.LocalObjectReference{Name: "prod-app"},
+				StorageURI:     "s3://kalypso-models/recommendation/v1/",
+				Replicas:       ptr.To[int32](2),
+				GPUs:           ptr.To[int32](1),
+			},
+		}
+		app := &servingv1alpha1.KalypsoApplication{ObjectMeta: metav1.ObjectMeta{Namespace: prodNS, Name: "prod-app"},
+			Spec: servingv1alpha1.KalypsoApplicationSpec{Storage: &servingv1alpha1.Storage{Region: "ap-northeast-2"}}}
+		Expect(k8sClient.Create(ctx, app)).To(Succeed())
+		Expect(k8sClient.Create(ctx, gpu)).To(Succeed())
+		Eventually(server(prodNS, "gpu")).Should(Satisfy(ready))
+		pods := runningPods(prodNS, "gpu")(Default)
+		Expect(pods).To(HaveLen(2))
+		for _, p := range pods {
+			Expect(p.Spec.NodeName).To(HavePrefix("gpu-node-"))
+		}
+
+		// prod allows 4 GPUs; 2 are used. Three more per pod cannot fit.
+		greedy := gpu.DeepCopy()
+		greedy.ObjectMeta = metav1.ObjectMeta{Namespace: prodNS, Name: "greedy"}
+		greedy.Spec.GPUs = ptr.To[int32](3)
+		greedy.Spec.Replicas = ptr.To[int32](1)
+		Expect(k8sClient.Create(ctx, greedy)).To(Succeed())
+		Eventually(func(g Gomega) {
+			var events corev1.EventList
+			g.Expect(k8sClient.List(ctx, &events, client.InNamespace(prodNS))).To(Succeed())
+			found := false
+			for _, e := range events.Items {
+				if strings.Contains(e.Message, "exceeded quota") && strings.Contains(e.Message, "requests.nvidia.com/gpu") {
+					found = true
+				}
+			}
+			g.Expect(found).To(BeTrue(), "the ReplicaSet controller reports the quota refusal")
+		}).Should(Succeed())
+		Expect(runningPods(prodNS, "greedy")(Default)).To(BeEmpty())
+		Expect(ready(server(prodNS, "greedy")(Default))).To(BeFalse())
+	})
+
+	It("recreates a deleted child and garbage-collects the children of a deleted server", func() {
+		var svc corev1.Service
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: devNS, Name: "recommendation-v1"}, &svc)).To(Succeed())
+		Expect(k8sClient.Delete(ctx, &svc)).To(Succeed())
+		Eventually(func(g Gomega) {
+			var again corev1.Service
+			g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: devNS, Name: "recommendation-v1"}, &again)).To(Succeed())
+			g.Expect(again.UID).NotTo(Equal(svc.UID))
+		}).Should(Succeed())
+
+		kubectl("-n", devNS, "delete", "kalypsotritonserver", "recommendation-v1")
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, types.NamespacedName{Namespace: devNS, Name: "recommendation-v1"}, &appsv1.Deployment{}))
+		}).Should(BeTrue())
+		Eventually(runningPods(devNS, "recommendation-v1")).Should(BeEmpty())
+		Eventually(func() string { return kubectl("-n", devNS, "get", "kalypsoapplications") }).
+			Should(MatchRegexp(`recommendation-application\s+sample-project\s+Ready\s+0\s+0`))
+	})
+
+	It("deletes the project's namespaces with the project", func() {
+		kubectl("delete", "kalypsoproject", "sample-project", "--wait=false")
+		Eventually(func(g Gomega) {
+			for _, env := range []string{"dev", "stage", "prod"} {
+				err := k8sClient.Get(ctx, types.NamespacedName{Name: "sample-project-" + env}, &corev1.Namespace{})
+				g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "namespace sample-project-%s still exists", env)
+			}
+		}, 3*time.Minute).Should(Succeed())
+	})
+
+	It("left no error in the manager's log", func() {
+		data, err := os.ReadFile(filepath.Join(state, "manager.log"))
+		Expect(err).NotTo(HaveOccurred())
+		var errs []string
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(line, `"level":"error"`) && !strings.Contains(line, "the object has been modified") {
+				errs = append(errs, line)
+			}
+		}
+		Expect(errs).To(BeEmpty(), fmt.Sprintf("%d error lines", len(errs)))
+	})
+})
