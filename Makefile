@@ -81,9 +81,19 @@ golden: ## Regenerate the rendered-output golden files under testdata.
 	go test ./internal/render/... -run Golden -update
 
 .PHONY: test-e2e
-test-e2e: build setup-cluster-tools kustomize ## Run end-to-end tests: a fresh local cluster, the manager binary as its ServiceAccount.
+test-e2e: build setup-cluster-tools kustomize ## Run end-to-end tests: a fresh local cluster (or E2E_KUBECONFIG), the manager as its ServiceAccount.
 	K8S_BIN="$(K8S_BIN)" KWOK="$(KWOK)" KWOKCTL="$(KWOKCTL)" KUSTOMIZE="$(KUSTOMIZE)" KUBECTL="$(KUBECTL)" \
 		go test ./test/e2e/ -v -ginkgo.v -timeout 30m
+
+# On a machine with Docker and kind: the same suite against a kind cluster.
+KIND ?= kind
+KIND_CLUSTER ?= kalypsoserving-test-e2e
+
+.PHONY: test-e2e-kind
+test-e2e-kind: build setup-envtest kustomize ## Run the e2e suite against a kind cluster (needs Docker and kind).
+	@$(KIND) get clusters | grep -qx "$(KIND_CLUSTER)" || $(KIND) create cluster --name "$(KIND_CLUSTER)"
+	$(KIND) get kubeconfig --name "$(KIND_CLUSTER)" > tmp/$(KIND_CLUSTER).kubeconfig
+	E2E_KUBECONFIG=$(CURDIR)/tmp/$(KIND_CLUSTER).kubeconfig $(MAKE) --no-print-directory test-e2e
 
 ##@ Local cluster
 

@@ -35,6 +35,9 @@ const (
 	ReasonApplicationNotReady = "ApplicationNotReady"
 	// ReasonDeploymentUnavailable means the Deployment has fewer available pods than needed.
 	ReasonDeploymentUnavailable = "DeploymentUnavailable"
+	// ReasonPodsRefused means the API server refused the server's pods
+	// (an exceeded ResourceQuota, an admission policy); the message says which.
+	ReasonPodsRefused = "PodsRefused"
 	// ReasonProgressDeadlineExceeded means the rollout is stuck.
 	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
 	// ReasonCRDNotInstalled means an optional CRD (e.g. ServiceMonitor) is absent.

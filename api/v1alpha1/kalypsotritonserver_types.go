@@ -234,7 +234,9 @@ type PythonBackend struct {
 	// rendered as --backend-config=python,<setting>=<value>.
 	// +optional
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=256
 	// +kubebuilder:validation:items:Pattern=`^[a-z][a-z0-9_-]*=[^\s,]+$`
+	// +kubebuilder:validation:XValidation:rule="self.all(a, !a.startsWith('shm-default-byte-size='))",message="set shm-default-byte-size with pythonBackend.shmDefaultByteSize, not in extraArgs"
 	ExtraArgs []string `json:"extraArgs,omitempty"`
 }
 

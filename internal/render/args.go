@@ -77,6 +77,11 @@ func Args(spec servingv1alpha1.KalypsoTritonServerSpec, server, repository strin
 		if err := triton.CheckParameter(p.Name, p.Value); err != nil {
 			return nil, invalidSpec("tritonConfig.parameters: %v", err)
 		}
+		if o, _ := triton.Lookup(p.Name); o.Type == triton.Flag {
+			// A switch without a value: Triton refuses --name=value for it.
+			args = append(args, "--"+p.Name)
+			continue
+		}
 		args = append(args, "--"+p.Name+"="+p.Value)
 	}
 	if err := triton.CheckArgs(args); err != nil {

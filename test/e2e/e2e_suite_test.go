@@ -60,12 +60,21 @@ func kubectl(args ...string) string {
 	return string(out)
 }
 
+// existingCluster is set (E2E_KUBECONFIG) to run against a cluster someone
+// else provides (e.g. kind) instead of a fresh local one.
+var existingCluster = os.Getenv("E2E_KUBECONFIG")
+
 var _ = BeforeSuite(func() {
-	for _, v := range []string{"K8S_BIN", "KWOK", "KWOKCTL", "KUSTOMIZE", "KUBECTL"} {
+	for _, v := range []string{"K8S_BIN", "KUSTOMIZE", "KUBECTL"} {
 		Expect(os.Getenv(v)).NotTo(BeEmpty(), "%s is not set: run the suite with make test-e2e", v)
 	}
-	script("local-cluster.sh", "down")
-	script("local-cluster.sh", "up")
+	if existingCluster != "" {
+		adminKube = existingCluster
+	} else {
+		Expect(os.Getenv("KWOK")).NotTo(BeEmpty(), "KWOK is not set: run the suite with make test-e2e")
+		script("local-cluster.sh", "down")
+		script("local-cluster.sh", "up")
+	}
 	script("run-local.sh", "start", adminKube)
 
 	cfg, err := clientcmd.BuildConfigFromFlags("", adminKube)
@@ -82,7 +91,7 @@ var _ = AfterSuite(func() {
 		_ = os.WriteFile(testenv.Path("tmp", clusterName+"-manager.log"), data, 0o644)
 	}
 	script("run-local.sh", "stop")
-	if os.Getenv("KEEP_CLUSTER") == "" {
+	if existingCluster == "" && os.Getenv("KEEP_CLUSTER") == "" {
 		script("local-cluster.sh", "down")
 	}
 })

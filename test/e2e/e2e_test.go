@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -24,8 +25,9 @@ import (
 )
 
 const (
-	devNS  = "sample-project-dev"
-	prodNS = "sample-project-prod"
+	devNS   = "sample-project-dev"
+	stageNS = "sample-project-stage"
+	prodNS  = "sample-project-prod"
 )
 
 func server(ns, name string) func(Gomega) *servingv1alpha1.KalypsoTritonServer {
@@ -34,6 +36,14 @@ func server(ns, name string) func(Gomega) *servingv1alpha1.KalypsoTritonServer {
 		g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &s)).To(Succeed())
 		return &s
 	}
+}
+
+func readyCondition(s *servingv1alpha1.KalypsoTritonServer) *metav1.Condition {
+	c := meta.FindStatusCondition(s.Status.Conditions, servingv1alpha1.ConditionReady)
+	if c == nil {
+		return &metav1.Condition{}
+	}
+	return c
 }
 
 func ready(s *servingv1alpha1.KalypsoTritonServer) bool {
@@ -132,7 +142,38 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 			g.Expect(found).To(BeTrue(), "the ReplicaSet controller reports the quota refusal")
 		}).Should(Succeed())
 		Expect(runningPods(prodNS, "greedy")(Default)).To(BeEmpty())
-		Expect(ready(server(prodNS, "greedy")(Default))).To(BeFalse())
+		Eventually(server(prodNS, "greedy")).Should(WithTransform(readyCondition, And(
+			HaveField("Status", metav1.ConditionFalse),
+			HaveField("Reason", servingv1alpha1.ReasonPodsRefused),
+			HaveField("Message", ContainSubstring("exceeded quota")))))
+	})
+
+	It("reports a server that no node can hold as not Ready, with the reason", func() {
+		// stage has no quota; no node has 9 GPUs.
+		huge := &servingv1alpha1.KalypsoTritonServer{
+			ObjectMeta: metav1.ObjectMeta{Namespace: stageNS, Name: "huge"},
+			Spec: servingv1alpha1.KalypsoTritonServerSpec{
+				ApplicationRef: servingv1alpha1.LocalObjectReference{Name: "stage-app"},
+				StorageURI:     "pvc://models/huge",
+				GPUs:           ptr.To[int32](9),
+			},
+		}
+		Expect(k8sClient.Create(ctx, &servingv1alpha1.KalypsoApplication{
+			ObjectMeta: metav1.ObjectMeta{Namespace: stageNS, Name: "stage-app"}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, huge)).To(Succeed())
+		Eventually(func(g Gomega) {
+			var pods corev1.PodList
+			g.Expect(k8sClient.List(ctx, &pods, client.InNamespace(stageNS), client.MatchingLabels{"kalypso-serving.io/tritonserver": "huge"})).To(Succeed())
+			g.Expect(pods.Items).To(HaveLen(1))
+			g.Expect(pods.Items[0].Status.Phase).To(Equal(corev1.PodPending))
+			g.Expect(pods.Items[0].Status.Conditions).To(ContainElement(And(
+				HaveField("Type", corev1.PodScheduled), HaveField("Status", corev1.ConditionFalse))))
+		}).Should(Succeed())
+		Consistently(server(stageNS, "huge"), 3*time.Second).Should(WithTransform(readyCondition, And(
+			HaveField("Status", metav1.ConditionFalse),
+			HaveField("Reason", servingv1alpha1.ReasonDeploymentUnavailable),
+			HaveField("Message", ContainSubstring("0 of 1 replicas available")))))
+		Expect(kubectl("-n", stageNS, "get", "kalypsotritonserver", "huge")).To(MatchRegexp(`huge\s+stage-app\s+Progressing`))
 	})
 
 	It("recreates a deleted child and garbage-collects the children of a deleted server", func() {
@@ -154,7 +195,15 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 			Should(MatchRegexp(`recommendation-application\s+sample-project\s+Ready\s+0\s+0`))
 	})
 
-	It("deletes the project's namespaces with the project", func() {
+	It("deletes the project's namespaces with the project, and leaves a pre-existing namespace alone", func() {
+		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-owned"}})).To(Succeed())
+		kubectl("patch", "kalypsoproject", "sample-project", "--type=json",
+			`-p=[{"op":"add","path":"/spec/environments/-","value":{"name":"claimed","namespace":"team-owned"}}]`)
+		Eventually(func() string {
+			return kubectl("get", "kalypsoproject", "sample-project", "-o", "jsonpath={.status.environments}")
+		}).
+			Should(ContainSubstring("NamespaceConflict"))
+
 		kubectl("delete", "kalypsoproject", "sample-project", "--wait=false")
 		Eventually(func(g Gomega) {
 			for _, env := range []string{"dev", "stage", "prod"} {
@@ -162,6 +211,18 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 				g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "namespace sample-project-%s still exists", env)
 			}
 		}, 3*time.Minute).Should(Succeed())
+		var kept corev1.Namespace
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Name: "team-owned"}, &kept)).To(Succeed())
+		Expect(kept.DeletionTimestamp).To(BeNil())
+		Expect(kept.Labels).NotTo(HaveKey("kalypso-serving.io/project"))
+	})
+
+	It("installs config/default (server-side dry run)", func() {
+		out, err := exec.Command(os.Getenv("KUSTOMIZE"), "build", testenv.Path("config", "default")).Output()
+		Expect(err).NotTo(HaveOccurred())
+		manifest := filepath.Join(GinkgoT().TempDir(), "default.yaml")
+		Expect(os.WriteFile(manifest, out, 0o600)).To(Succeed())
+		Expect(kubectl("apply", "--server-side", "--dry-run=server", "-f", manifest)).To(ContainSubstring("deployment.apps/kalypso-serving-controller-manager serverside-applied (server dry run)"))
 	})
 
 	It("left no error in the manager's log", func() {

@@ -133,6 +133,12 @@ func (r *Reconciler) reconcile(ctx context.Context, srv *servingv1alpha1.Kalypso
 	changedDeployment := false
 	for _, child := range children {
 		res, err := r.reconcileChild(ctx, srv, child)
+		if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			// The namespace is going away, and the server with it: nothing to retry.
+			conditions.Apply(&st.Conditions, srv.Generation, conditions.Outcome{
+				Reason: servingv1alpha1.ReasonProgressing, Message: "namespace is terminating"})
+			return nil
+		}
 		if err != nil {
 			var conflict *conflictError
 			if errors.As(err, &conflict) {

@@ -30,6 +30,13 @@ func deploymentOutcome(dep *appsv1.Deployment) conditions.Outcome {
 				Message: fmt.Sprintf("rollout stuck: %s", c.Message)}
 		}
 	}
+	for _, c := range dep.Status.Conditions {
+		// The ReplicaSet could not create pods (quota, admission): say why.
+		if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue {
+			return conditions.Outcome{Reason: servingv1alpha1.ReasonPodsRefused,
+				Message: fmt.Sprintf("pods refused by the API server: %s", c.Message)}
+		}
+	}
 	want := int32(1)
 	if dep.Spec.Replicas != nil {
 		want = *dep.Spec.Replicas

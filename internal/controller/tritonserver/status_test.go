@@ -50,6 +50,12 @@ func TestDeploymentOutcome(t *testing.T) {
 				d.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentProgressing,
 					Status: corev1.ConditionFalse, Reason: "ProgressDeadlineExceeded", Message: "timed out"}}
 			}), false, true, servingv1alpha1.ReasonProgressDeadlineExceeded},
+		{"a Deployment whose pods the quota refuses says so",
+			deployment(func(d *appsv1.Deployment) {
+				d.Status.AvailableReplicas = 0
+				d.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentReplicaFailure,
+					Status: corev1.ConditionTrue, Reason: "FailedCreate", Message: "exceeded quota: kalypso-quota"}}
+			}), false, false, servingv1alpha1.ReasonPodsRefused},
 		{"a Deployment scaled to zero is ready",
 			deployment(func(d *appsv1.Deployment) {
 				d.Spec.Replicas = ptr.To[int32](0)
