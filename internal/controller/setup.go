@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -13,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/application"
+	"github.com/kalypsoserving/kalypso-serving/internal/controller/index"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/project"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/tritonserver"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
@@ -67,9 +69,11 @@ func stripSecretMetadata(obj any) (any, error) {
 	return m, nil
 }
 
-// SetupWithManager registers the three reconcilers. The KalypsoTritonServer
-// controller goes first: it registers the field indexes the others list by.
+// SetupWithManager registers the field indexes and the three reconcilers.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
+	if err := index.Register(context.Background(), mgr.GetFieldIndexer()); err != nil {
+		return fmt.Errorf("registering field indexes: %w", err)
+	}
 	if err := (&project.Reconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),

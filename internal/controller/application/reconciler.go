@@ -21,19 +21,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/conditions"
+	"github.com/kalypsoserving/kalypso-serving/internal/controller/index"
+	"github.com/kalypsoserving/kalypso-serving/internal/controller/statuspatch"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
-)
-
-// Field indexes shared with the KalypsoTritonServer controller.
-const (
-	IndexApplication   = ".spec.applicationRef.name"
-	IndexStorageSecret = ".spec.storage.secretRef.name"
 )
 
 // Reconciler reconciles a KalypsoApplication.
@@ -60,19 +55,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	before := app.DeepCopy()
 	recErr := r.reconcile(ctx, &app)
 	app.Status.Phase = conditions.Phase(app.Status.Conditions, !app.DeletionTimestamp.IsZero())
-	if equality.Semantic.DeepEqual(before.Status, app.Status) {
-		return ctrl.Result{}, recErr
-	}
-	if err := r.Status().Patch(ctx, &app, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-		return ctrl.Result{}, errors.Join(recErr, fmt.Errorf("patching status: %w", err))
-	}
-	return ctrl.Result{}, recErr
+	err := statuspatch.IfChanged(ctx, r.Client, before, &app,
+		func(a *servingv1alpha1.KalypsoApplication) any { return a.Status })
+	return ctrl.Result{}, errors.Join(recErr, err)
 }
 
 func (r *Reconciler) reconcile(ctx context.Context, app *servingv1alpha1.KalypsoApplication) error {
 	st := &app.Status
 	var servers servingv1alpha1.KalypsoTritonServerList
-	if err := r.List(ctx, &servers, client.InNamespace(app.Namespace), client.MatchingFields{IndexApplication: app.Name}); err != nil {
+	if err := r.List(ctx, &servers, client.InNamespace(app.Namespace), client.MatchingFields{index.ServerApplication: app.Name}); err != nil {
 		return fmt.Errorf("listing servers: %w", err)
 	}
 	summarize(st, servers.Items)
@@ -168,8 +159,8 @@ func (r *Reconciler) storageOutcome(ctx context.Context, app *servingv1alpha1.Ka
 		Message: fmt.Sprintf("Secret %q holds the %s credentials keys", name, t)}, nil
 }
 
-// SetupWithManager registers the reconciler and its watches. The indexes
-// it lists by are registered by the KalypsoTritonServer controller.
+// SetupWithManager registers the reconciler and its watches; the field
+// indexes it lists by are registered by index.Register.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	secret := &metav1.PartialObjectMetadata{}
 	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
@@ -219,22 +210,10 @@ func serverReady(s *servingv1alpha1.KalypsoTritonServer) bool {
 }
 
 func (r *Reconciler) applicationsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.listApplications(ctx, client.InNamespace(o.GetNamespace()), client.MatchingFields{IndexStorageSecret: o.GetName()})
+	return index.Requests(ctx, r, &servingv1alpha1.KalypsoApplicationList{},
+		client.InNamespace(o.GetNamespace()), client.MatchingFields{index.ApplicationSecret: o.GetName()})
 }
 
 func (r *Reconciler) applicationsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.listApplications(ctx, client.InNamespace(o.GetName()))
-}
-
-func (r *Reconciler) listApplications(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
-	var apps servingv1alpha1.KalypsoApplicationList
-	if err := r.List(ctx, &apps, opts...); err != nil {
-		log.FromContext(ctx).Error(err, "listing applications")
-		return nil
-	}
-	out := make([]reconcile.Request, 0, len(apps.Items))
-	for i := range apps.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&apps.Items[i])})
-	}
-	return out
+	return index.Requests(ctx, r, &servingv1alpha1.KalypsoApplicationList{}, client.InNamespace(o.GetName()))
 }

@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -29,6 +28,7 @@ import (
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/apply"
 	"github.com/kalypsoserving/kalypso-serving/internal/conditions"
+	"github.com/kalypsoserving/kalypso-serving/internal/controller/statuspatch"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
 )
 
@@ -75,13 +75,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	recErr := errors.Join(errs...)
 	setStatus(&proj, statuses, recErr)
 
-	if equality.Semantic.DeepEqual(before.Status, proj.Status) {
-		return ctrl.Result{}, recErr
-	}
-	if err := r.Status().Patch(ctx, &proj, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-		return ctrl.Result{}, errors.Join(recErr, fmt.Errorf("patching status: %w", err))
-	}
-	return ctrl.Result{}, recErr
+	err := statuspatch.IfChanged(ctx, r.Client, before, &proj,
+		func(p *servingv1alpha1.KalypsoProject) any { return p.Status })
+	return ctrl.Result{}, errors.Join(recErr, err)
 }
 
 // reconcileEnvironment creates or updates one environment. A namespace that

@@ -15,12 +15,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -35,20 +35,12 @@ import (
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/apply"
 	"github.com/kalypsoserving/kalypso-serving/internal/conditions"
+	"github.com/kalypsoserving/kalypso-serving/internal/controller/index"
+	"github.com/kalypsoserving/kalypso-serving/internal/controller/statuspatch"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
 )
 
-// Field indexes.
-const (
-	// IndexApplication indexes servers by spec.applicationRef.name.
-	IndexApplication = ".spec.applicationRef.name"
-	// IndexServiceMonitor indexes servers that ask for a ServiceMonitor.
-	IndexServiceMonitor = ".spec.observability.metrics.serviceMonitor.enabled"
-	// IndexStorageSecret indexes applications by spec.storage.secretRef.name.
-	IndexStorageSecret = ".spec.storage.secretRef.name"
-
-	serviceMonitorCRD = "servicemonitors.monitoring.coreos.com"
-)
+const serviceMonitorCRD = "servicemonitors.monitoring.coreos.com"
 
 // Reconciler reconciles a KalypsoTritonServer.
 type Reconciler struct {
@@ -241,7 +233,7 @@ func (r *Reconciler) reconcileChild(ctx context.Context, srv *servingv1alpha1.Ka
 }
 
 // live reads a child from the cache; nil when it does not exist.
-func (r *Reconciler) live(ctx context.Context, srv *servingv1alpha1.KalypsoTritonServer, gvk interface{ String() string }) (client.Object, error) {
+func (r *Reconciler) live(ctx context.Context, srv *servingv1alpha1.KalypsoTritonServer, gvk schema.GroupVersionKind) (client.Object, error) {
 	var obj client.Object
 	switch gvk {
 	case render.DeploymentGVK:
@@ -363,45 +355,13 @@ func endpoints(srv *servingv1alpha1.KalypsoTritonServer) *servingv1alpha1.Endpoi
 // writeStatus patches the status once, and only when it changed.
 func (r *Reconciler) writeStatus(ctx context.Context, before, srv *servingv1alpha1.KalypsoTritonServer) error {
 	srv.Status.Phase = conditions.Phase(srv.Status.Conditions, !srv.DeletionTimestamp.IsZero())
-	if equality.Semantic.DeepEqual(before.Status, srv.Status) {
-		return nil
-	}
-	if err := r.Status().Patch(ctx, srv, client.MergeFrom(before)); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("patching status: %w", err)
-	}
-	return nil
+	return statuspatch.IfChanged(ctx, r.Client, before, srv,
+		func(s *servingv1alpha1.KalypsoTritonServer) any { return s.Status })
 }
 
-// SetupWithManager registers the reconciler, its indexes and its watches.
+// SetupWithManager registers the reconciler and its watches; the field
+// indexes it lists by are registered by index.Register.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	ctx := context.Background()
-	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &servingv1alpha1.KalypsoTritonServer{}, IndexApplication, func(o client.Object) []string {
-		return []string{o.(*servingv1alpha1.KalypsoTritonServer).Spec.ApplicationRef.Name}
-	}); err != nil {
-		return err
-	}
-	if err := idx.IndexField(ctx, &servingv1alpha1.KalypsoTritonServer{}, IndexServiceMonitor, func(o client.Object) []string {
-		if render.ServiceMonitorEnabled(render.Input{Server: o.(*servingv1alpha1.KalypsoTritonServer)}) {
-			return []string{"true"}
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	if err := idx.IndexField(ctx, &servingv1alpha1.KalypsoApplication{}, IndexStorageSecret, func(o client.Object) []string {
-		app := o.(*servingv1alpha1.KalypsoApplication)
-		if app.Spec.Storage == nil || app.Spec.Storage.SecretRef == nil {
-			return nil
-		}
-		return []string{app.Spec.Storage.SecretRef.Name}
-	}); err != nil {
-		return err
-	}
-
 	secret := &metav1.PartialObjectMetadata{}
 	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	crd := &metav1.PartialObjectMetadata{}
@@ -442,12 +402,13 @@ func applicationChanged() predicate.Predicate {
 }
 
 func (r *Reconciler) serversOfApplication(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.listServers(ctx, client.InNamespace(o.GetNamespace()), client.MatchingFields{IndexApplication: o.GetName()})
+	return index.Requests(ctx, r, &servingv1alpha1.KalypsoTritonServerList{},
+		client.InNamespace(o.GetNamespace()), client.MatchingFields{index.ServerApplication: o.GetName()})
 }
 
 func (r *Reconciler) serversOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
 	var apps servingv1alpha1.KalypsoApplicationList
-	if err := r.List(ctx, &apps, client.InNamespace(o.GetNamespace()), client.MatchingFields{IndexStorageSecret: o.GetName()}); err != nil {
+	if err := r.List(ctx, &apps, client.InNamespace(o.GetNamespace()), client.MatchingFields{index.ApplicationSecret: o.GetName()}); err != nil {
 		log.FromContext(ctx).Error(err, "listing applications of secret", "secret", o.GetName())
 		return nil
 	}
@@ -459,18 +420,5 @@ func (r *Reconciler) serversOfSecret(ctx context.Context, o client.Object) []rec
 }
 
 func (r *Reconciler) serversWantingServiceMonitor(ctx context.Context, _ client.Object) []reconcile.Request {
-	return r.listServers(ctx, client.MatchingFields{IndexServiceMonitor: "true"})
-}
-
-func (r *Reconciler) listServers(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
-	var list servingv1alpha1.KalypsoTritonServerList
-	if err := r.List(ctx, &list, opts...); err != nil {
-		log.FromContext(ctx).Error(err, "listing servers")
-		return nil
-	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for i := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-	}
-	return out
+	return index.Requests(ctx, r, &servingv1alpha1.KalypsoTritonServerList{}, client.MatchingFields{index.ServerServiceMonitor: "true"})
 }
