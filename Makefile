@@ -116,6 +116,12 @@ demo: build setup-cluster-tools kustomize ## The main job: local cluster, the op
 .PHONY: demo-down
 demo-down: cluster-down ## Stop the demo (manager and local cluster).
 
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: build setup-envtest kustomize ## Measure latency, writes, memory and restart against the API server's own limit (BENCH_ARGS="-n 1,100,1000 -n10k").
+	KUBEBUILDER_ASSETS="$(K8S_BIN)" KUSTOMIZE="$(KUSTOMIZE)" go run ./test/bench $(BENCH_ARGS)
+
 ##@ Build
 
 .PHONY: build

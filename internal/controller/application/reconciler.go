@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -169,7 +171,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&servingv1alpha1.KalypsoApplication{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&servingv1alpha1.KalypsoTritonServer{}, handler.EnqueueRequestsFromMapFunc(applicationOfServer),
+		Watches(&servingv1alpha1.KalypsoTritonServer{}, coalescedApplicationOfServer(),
 			builder.WithPredicates(serverSummaryChanged())).
 		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.applicationsOfSecret), builder.OnlyMetadata,
 			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
@@ -180,12 +182,32 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-func applicationOfServer(_ context.Context, o client.Object) []reconcile.Request {
-	srv, ok := o.(*servingv1alpha1.KalypsoTritonServer)
-	if !ok {
-		return nil
+// aggregationDelay coalesces server events into one Application status
+// write: a burst of N servers becomes about one write per delay, not N.
+const aggregationDelay = time.Second
+
+// coalescedApplicationOfServer enqueues a server's Application after
+// aggregationDelay; the work queue keeps one pending item per Application.
+func coalescedApplicationOfServer() handler.TypedEventHandler[client.Object, reconcile.Request] {
+	enqueue := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		srv, ok := o.(*servingv1alpha1.KalypsoTritonServer)
+		if !ok {
+			return
+		}
+		q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{
+			Namespace: srv.Namespace, Name: srv.Spec.ApplicationRef.Name}}, aggregationDelay)
 	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: srv.Namespace, Name: srv.Spec.ApplicationRef.Name}}}
+	return handler.TypedFuncs[client.Object, reconcile.Request]{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.Object, q)
+		},
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.ObjectNew, q)
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.Object, q)
+		},
+	}
 }
 
 // serverSummaryChanged passes server events that change what the

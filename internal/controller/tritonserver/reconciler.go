@@ -151,7 +151,7 @@ func (r *Reconciler) reconcile(ctx context.Context, srv *servingv1alpha1.Kalypso
 	st.Endpoints = endpoints(srv)
 	outcome := deploymentOutcome(dep)
 	if changedDeployment {
-		outcome = conditions.Outcome{Reason: servingv1alpha1.ReasonProgressing, Message: "Deployment updated; rollout starting"}
+		outcome = rolloutPending
 	}
 	conditions.Apply(&st.Conditions, srv.Generation, outcome)
 	st.ObservedGeneration = srv.Generation

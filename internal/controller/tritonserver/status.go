@@ -12,6 +12,12 @@ import (
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
 )
 
+// rolloutPending is the outcome right after the Deployment changed, until its
+// controller observes the change. The reconcile that applies the change and
+// the one woken by its event report the same thing, so the second writes nothing.
+var rolloutPending = conditions.Outcome{Reason: servingv1alpha1.ReasonProgressing,
+	Message: "Deployment controller has not observed the latest spec yet"}
+
 // deploymentOutcome reads readiness from the Deployment: its controller
 // must have observed the latest spec, every replica must be updated and
 // available, and a rollout past its progress deadline is reported as such,
@@ -21,8 +27,7 @@ func deploymentOutcome(dep *appsv1.Deployment) conditions.Outcome {
 		return conditions.Outcome{Reason: servingv1alpha1.ReasonProgressing, Message: "Deployment is being created"}
 	}
 	if dep.Status.ObservedGeneration < dep.Generation {
-		return conditions.Outcome{Reason: servingv1alpha1.ReasonProgressing,
-			Message: "Deployment controller has not observed the latest spec yet"}
+		return rolloutPending
 	}
 	for _, c := range dep.Status.Conditions {
 		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {

@@ -1,0 +1,404 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/apply"
+	"github.com/kalypsoserving/kalypso-serving/internal/conditions"
+	"github.com/kalypsoserving/kalypso-serving/internal/render"
+)
+
+var scheme = runtime.NewScheme()
+
+func init() {
+	must(clientgoscheme.AddToScheme(scheme))
+	must(servingv1alpha1.AddToScheme(scheme))
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+// wMin is the fewest writes one server needs: its Deployment, its Service
+// and one status write (one replica, so no PodDisruptionBudget).
+const wMin = 3
+
+const (
+	appName      = "bench"
+	roundTimeout = 15 * time.Minute
+	quietPeriod  = 2 * time.Second
+)
+
+func newServer(ns string, i int) *servingv1alpha1.KalypsoTritonServer {
+	return &servingv1alpha1.KalypsoTritonServer{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("srv-%05d", i)},
+		Spec: servingv1alpha1.KalypsoTritonServerSpec{
+			ApplicationRef: servingv1alpha1.LocalObjectReference{Name: appName},
+			StorageURI:     fmt.Sprintf("s3://models/m%05d", i),
+		},
+	}
+}
+
+func createNamespace(ctx context.Context, c client.Client, name string) error {
+	return c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
+}
+
+// parallel runs fn(i) for i in [0,n) on workers goroutines.
+func parallel(n, workers int, fn func(i int) error) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
+
+// baselineResult is one baseline round.
+type baselineResult struct {
+	Duration     time.Duration `json:"durationNs"`
+	Writes       int           `json:"writes"`
+	WritesPerSec float64       `json:"writesPerSecond"`
+}
+
+// baselineRound writes, with the manager paused, exactly what the operator
+// would write for N servers: the rendered children and one status write.
+func baselineRound(ctx context.Context, cp *controlPlane, m *manager, s settings, n, round int) (baselineResult, error) {
+	m.pause()
+	defer m.resume()
+	ns := fmt.Sprintf("b-%d-%d", n, round)
+	if err := createNamespace(ctx, cp.client, ns); err != nil {
+		return baselineResult{}, err
+	}
+	app := &servingv1alpha1.KalypsoApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: appName}}
+	servers := make([]*servingv1alpha1.KalypsoTritonServer, n)
+	if err := parallel(n, s.Concurrency, func(i int) error {
+		srv := newServer(ns, i)
+		servers[i] = srv
+		return cp.client.Create(ctx, srv)
+	}); err != nil {
+		return baselineResult{}, err
+	}
+	bodies := make([][]render.Child, n)
+	for i, srv := range servers {
+		children, err := render.Children(render.Input{Server: srv, Application: app})
+		if err != nil {
+			return baselineResult{}, err
+		}
+		for _, c := range children {
+			if c.Object != nil {
+				if err := apply.Prepare(c.Object); err != nil {
+					return baselineResult{}, err
+				}
+				bodies[i] = append(bodies[i], c)
+			}
+		}
+	}
+	start := time.Now()
+	err := parallel(n, s.Concurrency, func(i int) error {
+		for _, c := range bodies[i] {
+			if err := apply.Apply(ctx, cp.client, c.Object, apply.Options{FieldOwner: "bench-baseline"}); err != nil {
+				return err
+			}
+		}
+		srv := servers[i]
+		before := srv.DeepCopy()
+		conditions.Apply(&srv.Status.Conditions, srv.Generation, conditions.Outcome{Reason: servingv1alpha1.ReasonProgressing, Message: "baseline"})
+		srv.Status.ObservedGeneration = srv.Generation
+		return cp.client.Status().Patch(ctx, srv, client.MergeFrom(before))
+	})
+	dur := time.Since(start)
+	if err != nil {
+		return baselineResult{}, fmt.Errorf("baseline writes: %w", err)
+	}
+	writes := n * wMin
+	if err := cleanup(ctx, cp.client, ns); err != nil {
+		return baselineResult{}, err
+	}
+	return baselineResult{Duration: dur, Writes: writes, WritesPerSec: float64(writes) / dur.Seconds()}, nil
+}
+
+// cleanup deletes what a round created (envtest has no garbage collector).
+func cleanup(ctx context.Context, c client.Client, ns string) error {
+	for _, obj := range []client.Object{&servingv1alpha1.KalypsoTritonServer{}, &appsv1.Deployment{}, &corev1.Service{},
+		&servingv1alpha1.KalypsoApplication{}} {
+		if err := c.DeleteAllOf(ctx, obj, client.InNamespace(ns)); err != nil {
+			return fmt.Errorf("cleaning %s: %w", ns, err)
+		}
+	}
+	return nil
+}
+
+// operatorResult is one operator round.
+type operatorResult struct {
+	Completion      time.Duration `json:"completionNs"`
+	LatenciesMs     []float64     `json:"latenciesMs"`
+	Writes          float64       `json:"writes"`
+	WritesPerServer float64       `json:"writesPerServer"`
+	Conflicts       float64       `json:"conflicts"`
+}
+
+// tracker records when each server became complete.
+type tracker struct {
+	mu         sync.Mutex
+	created    map[string]time.Time
+	deployment map[string]time.Time
+	service    map[string]time.Time
+	status     map[string]time.Time
+	done       map[string]time.Time
+	allDone    chan struct{}
+	n          int
+}
+
+func newTracker(n int) *tracker {
+	return &tracker{created: map[string]time.Time{}, deployment: map[string]time.Time{}, service: map[string]time.Time{},
+		status: map[string]time.Time{}, done: map[string]time.Time{}, allDone: make(chan struct{}), n: n}
+}
+
+func (t *tracker) mark(set map[string]time.Time, name string, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := set[name]; !ok {
+		set[name] = at
+	}
+	t.check(name)
+}
+
+func (t *tracker) check(name string) {
+	if _, ok := t.done[name]; ok {
+		return
+	}
+	c, ok1 := t.created[name]
+	d, ok2 := t.deployment[name]
+	s, ok3 := t.service[name]
+	st, ok4 := t.status[name]
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return
+	}
+	end := c
+	for _, x := range []time.Time{d, s, st} {
+		if x.After(end) {
+			end = x
+		}
+	}
+	t.done[name] = end
+	if len(t.done) == t.n {
+		close(t.allDone)
+	}
+}
+
+func (t *tracker) watch(ctx context.Context, c client.WithWatch, list client.ObjectList, ns string, onEvent func(watch.Event)) error {
+	w, err := c.Watch(ctx, list, client.InNamespace(ns))
+	if err != nil {
+		return err
+	}
+	go func() {
+		defer w.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-w.ResultChan():
+				if !ok {
+					return
+				}
+				onEvent(ev)
+			}
+		}
+	}()
+	return nil
+}
+
+// watchAll follows Deployments, Services and servers in ns, marking when
+// each server's children appear and its status reports its generation.
+func (t *tracker) watchAll(ctx context.Context, cp *controlPlane, ns string) error {
+	wc, err := client.NewWithWatch(cp.admin, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	child := func(set map[string]time.Time) func(watch.Event) {
+		return func(ev watch.Event) {
+			if o, ok := ev.Object.(client.Object); ok && ev.Type != watch.Deleted {
+				t.mark(set, o.GetName(), time.Now())
+			}
+		}
+	}
+	if err := t.watch(ctx, wc, &appsv1.DeploymentList{}, ns, child(t.deployment)); err != nil {
+		return err
+	}
+	if err := t.watch(ctx, wc, &corev1.ServiceList{}, ns, child(t.service)); err != nil {
+		return err
+	}
+	return t.watch(ctx, wc, &servingv1alpha1.KalypsoTritonServerList{}, ns, func(ev watch.Event) {
+		srv, ok := ev.Object.(*servingv1alpha1.KalypsoTritonServer)
+		if ok && ev.Type != watch.Deleted && srv.Status.ObservedGeneration == srv.Generation &&
+			meta.FindStatusCondition(srv.Status.Conditions, servingv1alpha1.ConditionReady) != nil {
+			t.mark(t.status, srv.Name, time.Now())
+		}
+	})
+}
+
+// operatorRound creates N servers and times each until its children exist
+// and its status reports the current generation.
+func operatorRound(ctx context.Context, cp *controlPlane, m *manager, s settings, n, round int) (operatorResult, error) {
+	ns := fmt.Sprintf("o-%d-%d", n, round)
+	if err := createNamespace(ctx, cp.client, ns); err != nil {
+		return operatorResult{}, err
+	}
+	if err := cp.client.Create(ctx, &servingv1alpha1.KalypsoApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: appName}}); err != nil {
+		return operatorResult{}, err
+	}
+	if err := waitFor(ctx, time.Minute, func() bool {
+		var app servingv1alpha1.KalypsoApplication
+		return cp.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: appName}, &app) == nil &&
+			meta.IsStatusConditionTrue(app.Status.Conditions, servingv1alpha1.ConditionReady)
+	}); err != nil {
+		return operatorResult{}, fmt.Errorf("application not ready: %w", err)
+	}
+	if err := waitQuiet(ctx, m); err != nil {
+		return operatorResult{}, err
+	}
+	before, err := m.metrics()
+	if err != nil {
+		return operatorResult{}, err
+	}
+
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	t := newTracker(n)
+	if err := t.watchAll(wctx, cp, ns); err != nil {
+		return operatorResult{}, err
+	}
+
+	start := time.Now()
+	if err := parallel(n, s.Concurrency, func(i int) error {
+		srv := newServer(ns, i)
+		if err := cp.client.Create(ctx, srv); err != nil {
+			return err
+		}
+		t.mark(t.created, srv.Name, time.Now())
+		return nil
+	}); err != nil {
+		return operatorResult{}, fmt.Errorf("creating servers: %w", err)
+	}
+	select {
+	case <-t.allDone:
+	case <-time.After(roundTimeout):
+		return operatorResult{}, fmt.Errorf("only %d of %d servers completed within %s", len(t.done), n, roundTimeout)
+	case <-ctx.Done():
+		return operatorResult{}, ctx.Err()
+	}
+	res := operatorResult{}
+	t.mu.Lock()
+	var last time.Time
+	for name, end := range t.done {
+		res.LatenciesMs = append(res.LatenciesMs, float64(end.Sub(t.created[name]).Microseconds())/1000)
+		if end.After(last) {
+			last = end
+		}
+	}
+	t.mu.Unlock()
+	sort.Float64s(res.LatenciesMs)
+	res.Completion = last.Sub(start)
+
+	if err := waitQuiet(ctx, m); err != nil {
+		return operatorResult{}, err
+	}
+	after, err := m.metrics()
+	if err != nil {
+		return operatorResult{}, err
+	}
+	res.Writes = after.Writes - before.Writes
+	res.WritesPerServer = res.Writes / float64(n)
+	res.Conflicts = after.Conflicts - before.Conflicts
+	return res, nil
+}
+
+// waitQuiet waits until the manager's write counter stops moving.
+func waitQuiet(ctx context.Context, m *manager) error {
+	prev, err := m.metrics()
+	if err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(quietPeriod):
+		}
+		cur, err := m.metrics()
+		if err != nil {
+			return err
+		}
+		if cur.Writes == prev.Writes && totalReconciles(cur) == totalReconciles(prev) {
+			return nil
+		}
+		prev = cur
+	}
+}
+
+func totalReconciles(c counters) float64 {
+	var sum float64
+	for _, v := range c.Reconciles {
+		sum += v
+	}
+	return sum
+}
+
+func waitFor(ctx context.Context, timeout time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("timed out after %s", timeout)
+}
+
+// percentile of sorted values, p in [0,100].
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p/100*float64(len(sorted)-1) + 0.5)
+	return sorted[i]
+}
