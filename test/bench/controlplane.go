@@ -53,6 +53,8 @@ func startControlPlane(ctx context.Context, s settings) (*controlPlane, error) {
 	// Authorize with RBAC, as a real cluster does, so the manager's
 	// ServiceAccount has only the permissions of config/rbac.
 	env.ControlPlane.GetAPIServer().Configure().Set("authorization-mode", "RBAC")
+	// Room for 10,000 Services (envtest's default range holds 256).
+	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.96.0.0/12")
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting kube-apiserver and etcd: %w", err)

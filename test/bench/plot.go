@@ -47,10 +47,11 @@ func plot(rep report, path string) error {
 		line(img, x(d), y(0), x(d), y(1), grey)
 		text(img, x(d)-10, h-bottom+18, fmt.Sprintf("%g", d), black)
 	}
-	for _, q := range []float64{0, 0.5, 0.9, 0.99, 1} {
+	for _, q := range []float64{0, 0.5, 0.9, 0.99} {
 		line(img, left, y(q), w-right, y(q), grey)
 		text(img, 8, y(q)+4, fmt.Sprintf("p%g", q*100), black)
 	}
+	line(img, left, y(1), w-right, y(1), grey)
 	text(img, w/2-120, h-15, "latency from create to converged (ms, log scale)", black)
 	text(img, left, 22, "KalypsoTritonServer convergence latency, CDF per N", black)
 
