@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -231,6 +232,64 @@ var _ = Describe("Admission", Ordered, ContinueOnFailure, func() {
 			with(validProject(), "spec.environments", yamlValue(`[{name: dev, resourceQuota: {limits: {requests.nvidia.com/gpu: "1"}}}]`)), "without a limits. or requests. prefix"),
 		Entry("a project with an unknown Pod Security level",
 			with(validProject(), "spec.environments", yamlValue(`[{name: dev, podSecurity: strict}]`)), "spec.environments[0].podSecurity"),
+		Entry("a server with a metrics port below 1024",
+			with(validServer(), "spec.networking", yamlValue(`{metricsPort: 80}`)), "spec.networking.metricsPort"),
+		Entry("a server whose metrics port equals its gRPC port",
+			with(validServer(), "spec.networking", yamlValue(`{grpcPort: 9100, metricsPort: 9100}`)), "ports httpPort, grpcPort and metricsPort must be distinct"),
+		Entry("a server with more GPUs than allowed",
+			with(validServer(), "spec.gpus", int64(17)), "spec.gpus"),
+		Entry("a server with negative GPUs",
+			with(validServer(), "spec.gpus", int64(-1)), "spec.gpus"),
+		Entry("a server with an unknown model control mode",
+			with(validServer(), "spec.tritonConfig", yamlValue(`{modelControl: {mode: lazy}}`)), "spec.tritonConfig.modelControl.mode"),
+		Entry("a server with a zero poll interval",
+			with(validServer(), "spec.tritonConfig", yamlValue(`{modelControl: {mode: poll, pollIntervalSeconds: 0}}`)), "spec.tritonConfig.modelControl.pollIntervalSeconds"),
+		Entry("a server loading a model with a bad name",
+			with(validServer(), "spec.tritonConfig", yamlValue(`{modelControl: {mode: explicit, models: ["../etc"]}}`)), "spec.tritonConfig.modelControl.models"),
+		Entry("a server with an unknown log format",
+			with(validServer(), "spec.observability", yamlValue(`{logging: {format: json}}`)), "spec.observability.logging.format"),
+		Entry("a server with an unknown image pull policy",
+			with(validServer(), "spec.tritonConfig", yamlValue(`{imagePullPolicy: Sometimes}`)), "spec.tritonConfig.imagePullPolicy"),
+		Entry("a server combining an image digest with a tag",
+			with(validServer(), "spec.tritonConfig", yamlValue(`{image: "triton@sha256:abc", tag: "24.12-py3"}`)), "tag cannot be combined with an image digest"),
+		Entry("a server with a python shared memory below 1 MiB",
+			with(validServer(), "spec.tritonConfig", yamlValue(`{pythonBackend: {shmDefaultByteSize: 1024}}`)), "spec.tritonConfig.pythonBackend.shmDefaultByteSize"),
+		Entry("a server repeating shm-default-byte-size in extraArgs",
+			with(validServer(), "spec.tritonConfig", yamlValue(`{pythonBackend: {extraArgs: ["shm-default-byte-size=1"]}}`)), "set shm-default-byte-size with pythonBackend.shmDefaultByteSize"),
+		Entry("a server with a malformed backend config",
+			with(validServer(), "spec.tritonConfig", yamlValue(`{backendConfigs: ["no-equals-sign"]}`)), "spec.tritonConfig.backendConfigs[0]"),
+		Entry("a server with a metrics interval in hours",
+			with(validServer(), "spec.observability", yamlValue(`{metrics: {interval: 1h}}`)), "spec.observability.metrics.interval"),
+		Entry("a server with a startup budget under 10 seconds",
+			with(validServer(), "spec.probes", yamlValue(`{startupTimeoutSeconds: 5}`)), "spec.probes.startupTimeoutSeconds"),
+		Entry("a server whose replicas lie outside its autoscaling range",
+			with(validServer(), "spec", yamlValue(`{applicationRef: {name: app}, storageUri: "s3://b/m", replicas: 9, autoscaling: {minReplicas: 1, maxReplicas: 3, targetCPUUtilizationPercentage: 50}}`)), "spec.replicas must lie within autoscaling"),
+		Entry("a server with a CPU target above 100%",
+			with(validServer(), "spec.autoscaling", yamlValue(`{maxReplicas: 2, targetCPUUtilizationPercentage: 150}`)), "spec.autoscaling.targetCPUUtilizationPercentage"),
+		Entry("a server with an invalid service account name",
+			with(validServer(), "spec.serviceAccountName", "Not_Valid"), "spec.serviceAccountName"),
+		Entry("a server with a gs:// URI without a bucket",
+			with(validServer(), "spec.storageUri", "gs://"), "storageUri"),
+		Entry("a server with a storage URI that is too long",
+			with(validServer(), "spec.storageUri", "s3://bucket/"+strings.Repeat("a", 1100)), "spec.storageUri"),
+		Entry("an application with a projectRef that names a namespace",
+			with(validApplication(), "spec.projectRef", yamlValue(`{name: p, namespace: other}`)), `unknown field "spec.projectRef.namespace"`),
+		Entry("an application with an uppercase region",
+			with(validApplication(), "spec.storage.region", "EU-WEST-1"), "spec.storage.region"),
+		Entry("an application whose endpoint is not http(s)",
+			with(validApplication(), "spec.storage.endpoint", "ftp://minio:21"), "storage.endpoint must be http(s)://host[:port]"),
+		Entry("an application whose name is too long for a label",
+			with(validApplication(), "metadata.name", strings.Repeat("a", 64)), "application name must be at most 63 characters"),
+		Entry("a project whose name is too long for its namespaces",
+			with(validProject(), "metadata.name", strings.Repeat("p", 41)), "project name must be at most 40 characters"),
+		Entry("a project with an environment name that is not a DNS label",
+			with(validProject(), "spec.environments", yamlValue(`[{name: Dev_1}]`)), "spec.environments[0].name"),
+		Entry("a project with an unknown network isolation mode",
+			with(validProject(), "spec.environments", yamlValue(`[{name: dev, networkIsolation: {mode: Open}}]`)), "spec.environments[0].networkIsolation.mode"),
+		Entry("a project with a model registry URL that is not a URL",
+			with(validProject(), "spec.modelRegistry", yamlValue(`{url: "not a url"}`)), "modelRegistry.url must be a URL"),
+		Entry("a project with more than 16 environments",
+			with(validProject(), "spec.environments", manyEnvironments(17)), "spec.environments"),
 		Entry("a project with an unknown deletion policy",
 			with(validProject(), "spec.deletionPolicy", "Orphan"), "spec.deletionPolicy"),
 	)
@@ -245,3 +304,11 @@ var _ = Describe("Admission", Ordered, ContinueOnFailure, func() {
 		Expect(err.Error()).To(ContainSubstring("applicationRef is immutable"))
 	})
 })
+
+func manyEnvironments(n int) any {
+	out := make([]any, 0, n)
+	for i := 0; i < n; i++ {
+		out = append(out, map[string]any{"name": fmt.Sprintf("env%d", i)})
+	}
+	return out
+}
