@@ -60,7 +60,8 @@ func UpToDate(live runtime.Object, desired *unstructured.Unstructured) (bool, er
 	if err != nil {
 		return false, err
 	}
-	return contains(liveMap, desired.Object), nil
+	_, differs := firstDiff(liveMap, desired.Object)
+	return !differs, nil
 }
 
 // Diff names the first field of desired that live lacks or holds with
@@ -71,39 +72,8 @@ func Diff(live runtime.Object, desired *unstructured.Unstructured) string {
 	if err != nil {
 		return err.Error()
 	}
-	return firstDiff("", liveMap, desired.Object)
-}
-
-func firstDiff(path string, have, want any) string {
-	switch w := want.(type) {
-	case map[string]any:
-		h, ok := have.(map[string]any)
-		if !ok {
-			return path
-		}
-		for k, wv := range w {
-			if d := firstDiff(path+"."+k, h[k], wv); d != "" {
-				return d
-			}
-		}
-		return ""
-	case []any:
-		h, ok := have.([]any)
-		if !ok || len(h) != len(w) {
-			return path
-		}
-		for i := range w {
-			if d := firstDiff(fmt.Sprintf("%s[%d]", path, i), h[i], w[i]); d != "" {
-				return d
-			}
-		}
-		return ""
-	default:
-		if fmt.Sprint(have) != fmt.Sprint(want) {
-			return fmt.Sprintf("%s (have %v, want %v)", path, have, want)
-		}
-		return ""
-	}
+	path, _ := firstDiff(liveMap, desired.Object)
+	return path
 }
 
 // normalized returns obj as JSON-decoded maps, so numbers and quantities
@@ -120,37 +90,44 @@ func normalized(obj any) (map[string]any, error) {
 	return out, nil
 }
 
-// contains reports whether want is a subset of have. Maps are compared key
-// by key; lists of objects element by element with equal length (order is
-// part of a container's, port's or argument's meaning); scalars and lists
-// of scalars exactly.
-func contains(have, want any) bool {
+// firstDiff reports whether want is not a subset of have, and where. Maps
+// are compared key by key; lists of objects element by element with equal
+// length (order is part of a container's, port's or argument's meaning);
+// scalars and lists of scalars exactly. The path is only built on a
+// mismatch, so the common converged case allocates nothing for it.
+func firstDiff(have, want any) (string, bool) {
 	switch w := want.(type) {
 	case map[string]any:
 		h, ok := have.(map[string]any)
 		if !ok {
-			return false
+			return "", true
 		}
 		for k, wv := range w {
-			hv, ok := h[k]
-			if !ok || !contains(hv, wv) {
-				return false
+			hv, present := h[k]
+			if !present {
+				return "." + k + " (missing)", true
+			}
+			if path, differs := firstDiff(hv, wv); differs {
+				return "." + k + path, true
 			}
 		}
-		return true
+		return "", false
 	case []any:
 		h, ok := have.([]any)
 		if !ok || len(h) != len(w) {
-			return false
+			return "", true
 		}
 		for i := range w {
-			if !contains(h[i], w[i]) {
-				return false
+			if path, differs := firstDiff(h[i], w[i]); differs {
+				return fmt.Sprintf("[%d]%s", i, path), true
 			}
 		}
-		return true
+		return "", false
 	default:
-		return fmt.Sprint(have) == fmt.Sprint(want)
+		if fmt.Sprint(have) != fmt.Sprint(want) {
+			return fmt.Sprintf(" (have %v, want %v)", have, want), true
+		}
+		return "", false
 	}
 }
 

@@ -75,7 +75,7 @@ func ownerRefs(p *servingv1alpha1.KalypsoProject) []any {
 type EnvChild struct {
 	Kind   string
 	Name   string
-	Object any
+	Object map[string]any
 }
 
 // Namespace renders an environment's namespace as an unstructured-ready map:
@@ -282,9 +282,9 @@ func EnvChildren(in EnvInput) []EnvChild {
 	rbs := RoleBindings(in)
 	out := make([]EnvChild, 0, 3+len(rbs))
 	out = append(out,
-		EnvChild{Kind: "ResourceQuota", Name: QuotaName, Object: nilIfEmpty(ResourceQuota(in))},
-		EnvChild{Kind: "LimitRange", Name: LimitRangeName, Object: nilIfEmpty(LimitRange(in))},
-		EnvChild{Kind: "NetworkPolicy", Name: NetworkPolicyName, Object: nilIfEmpty(NetworkPolicy(in))},
+		EnvChild{Kind: "ResourceQuota", Name: QuotaName, Object: ResourceQuota(in)},
+		EnvChild{Kind: "LimitRange", Name: LimitRangeName, Object: LimitRange(in)},
+		EnvChild{Kind: "NetworkPolicy", Name: NetworkPolicyName, Object: NetworkPolicy(in)},
 	)
 	names := make([]string, 0, len(rbs))
 	for n := range rbs {
@@ -292,16 +292,9 @@ func EnvChildren(in EnvInput) []EnvChild {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		out = append(out, EnvChild{Kind: "RoleBinding", Name: n, Object: nilIfEmpty(rbs[n])})
+		out = append(out, EnvChild{Kind: "RoleBinding", Name: n, Object: rbs[n]})
 	}
 	return out
-}
-
-func nilIfEmpty(m map[string]any) any {
-	if m == nil {
-		return nil
-	}
-	return m
 }
 
 // String describes an environment for messages.

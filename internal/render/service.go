@@ -1,9 +1,13 @@
 package render
 
 import (
+	"fmt"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+
+	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 )
 
 // Service renders the server's ClusterIP Service with named http, grpc and
@@ -31,4 +35,15 @@ func servicePort(name string, port int32, appProtocol string) *corev1ac.ServiceP
 		WithAppProtocol(appProtocol).
 		WithPort(port).
 		WithTargetPort(intstr.FromString(name))
+}
+
+// Endpoints are the in-cluster addresses the server's Service exposes.
+func Endpoints(srv *servingv1alpha1.KalypsoTritonServer) *servingv1alpha1.Endpoints {
+	host := fmt.Sprintf("%s.%s.svc", srv.Name, srv.Namespace)
+	net := withDefaults(srv.Spec).Networking
+	return &servingv1alpha1.Endpoints{
+		HTTP:    fmt.Sprintf("http://%s:%d", host, net.HTTPPort),
+		GRPC:    fmt.Sprintf("%s:%d", host, net.GRPCPort),
+		Metrics: fmt.Sprintf("http://%s:%d/metrics", host, net.MetricsPort),
+	}
 }

@@ -169,7 +169,7 @@ func (r *Reconciler) reconcileChild(ctx context.Context, in render.EnvInput, ns 
 		}
 		return nil
 	}
-	desired := &unstructured.Unstructured{Object: child.Object.(map[string]any)}
+	desired := &unstructured.Unstructured{Object: child.Object}
 	if err := apply.Prepare(desired); err != nil {
 		return err
 	}

@@ -148,7 +148,7 @@ func (r *Reconciler) reconcile(ctx context.Context, srv *servingv1alpha1.Kalypso
 
 	deploymentCounts(st, dep)
 	st.Image = render.Image(srv.Spec.TritonConfig)
-	st.Endpoints = endpoints(srv)
+	st.Endpoints = render.Endpoints(srv)
 	outcome := deploymentOutcome(dep)
 	if changedDeployment {
 		outcome = rolloutPending
@@ -334,22 +334,6 @@ func (r *Reconciler) reconcileServiceMonitor(ctx context.Context, srv *servingv1
 	conditions.Set(&st.Conditions, srv.Generation, servingv1alpha1.ConditionServiceMonitorReady, metav1.ConditionTrue,
 		servingv1alpha1.ReasonReconciled, "ServiceMonitor applied")
 	return nil
-}
-
-func endpoints(srv *servingv1alpha1.KalypsoTritonServer) *servingv1alpha1.Endpoints {
-	host := fmt.Sprintf("%s.%s.svc", srv.Name, srv.Namespace)
-	n := srv.Spec.Networking
-	port := func(p, def int32) int32 {
-		if p == 0 {
-			return def
-		}
-		return p
-	}
-	return &servingv1alpha1.Endpoints{
-		HTTP:    fmt.Sprintf("http://%s:%d", host, port(n.HTTPPort, render.DefaultHTTPPort)),
-		GRPC:    fmt.Sprintf("%s:%d", host, port(n.GRPCPort, render.DefaultGRPCPort)),
-		Metrics: fmt.Sprintf("http://%s:%d/metrics", host, port(n.MetricsPort, render.DefaultMetricsPort)),
-	}
 }
 
 // writeStatus patches the status once, and only when it changed.
