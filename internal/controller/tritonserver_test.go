@@ -306,6 +306,32 @@ var _ = Describe("KalypsoTritonServer", func() {
 		Expect(svc.OwnerReferences).To(BeEmpty())
 	})
 
+	It("rebuilds a stripped owner reference on its own child, and only on its own", func() {
+		Expect(k8sClient.Create(ctx, application(ns))).To(Succeed())
+		Expect(k8sClient.Create(ctx, server(ns, "strip"))).To(Succeed())
+		srv := getServer(ns, "strip")(Default)
+		var svc corev1.Service
+		Eventually(func() error { return k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "strip"}, &svc) }).Should(Succeed())
+		svc.OwnerReferences = nil
+		Expect(k8sClient.Update(ctx, &svc)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "strip"}, &svc)).To(Succeed())
+			g.Expect(metav1.IsControlledBy(&svc, srv)).To(BeTrue())
+		}).Should(Succeed())
+
+		// The same marks without the operator's apply entry are someone else's.
+		forged := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "forged",
+			Labels:      map[string]string{"app.kubernetes.io/managed-by": "kalypso-serving", "app.kubernetes.io/instance": "forged"},
+			Annotations: map[string]string{"kalypso-serving.io/applied-hash": "0"}},
+			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "x", Port: 80}}}}
+		Expect(k8sClient.Create(ctx, forged)).To(Succeed())
+		Expect(k8sClient.Create(ctx, server(ns, "forged"))).To(Succeed())
+		Eventually(getServer(ns, "forged")).Should(WithTransform(condition(servingv1alpha1.ConditionStalled),
+			HaveField("Reason", servingv1alpha1.ReasonChildConflict)))
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "forged"}, &svc)).To(Succeed())
+		Expect(svc.ResourceVersion).To(Equal(forged.ResourceVersion))
+	})
+
 	It("reports a missing ServiceMonitor CRD as a condition and keeps serving", func() {
 		Expect(k8sClient.Create(ctx, application(ns))).To(Succeed())
 		Expect(k8sClient.Create(ctx, server(ns, "monitored", func(s *servingv1alpha1.KalypsoTritonServer) {

@@ -214,8 +214,8 @@ func (r *Reconciler) reconcileChild(ctx context.Context, srv *servingv1alpha1.Ka
 	if err != nil {
 		return childResult{}, err
 	}
-	if live != nil && !metav1.IsControlledBy(live, srv) {
-		return childResult{}, &conflictError{kind: child.GVK.Kind, name: srv.Name}
+	if err := r.checkOwnership(ctx, srv, live, child.GVK); err != nil {
+		return childResult{}, err
 	}
 	res := childResult{}
 	if dep, ok := live.(*appsv1.Deployment); ok {
@@ -230,6 +230,57 @@ func (r *Reconciler) reconcileChild(ctx context.Context, srv *servingv1alpha1.Ka
 	applied, err := r.applyIfChanged(ctx, live, child.Object)
 	res.applied = applied
 	return res, err
+}
+
+// checkOwnership allows a reconcile to touch live (nil: absent) only when
+// this server controls it, or when it is the server's own child whose owner
+// reference was lost (see orphanedChild). Anything else is a conflict.
+func (r *Reconciler) checkOwnership(ctx context.Context, srv *servingv1alpha1.KalypsoTritonServer, live client.Object, gvk schema.GroupVersionKind) error {
+	if live == nil || metav1.IsControlledBy(live, srv) {
+		return nil
+	}
+	orphaned, err := r.orphanedChild(ctx, srv, live, gvk)
+	if err != nil {
+		return err
+	}
+	if !orphaned {
+		return &conflictError{kind: gvk.Kind, name: srv.Name}
+	}
+	log.FromContext(ctx).Info("re-adopting a child whose owner reference was removed", "kind", gvk.Kind, "name", live.GetName())
+	return nil
+}
+
+// orphanedChild reports whether live, which no one controls, is a child this
+// operator applied for this very server and whose owner reference was then
+// stripped (by a backup restore, a migration or a person). All of the
+// operator's marks must be there: its managed-by and instance labels, its
+// applied-hash annotation, and a server-side-apply entry of its field
+// manager, read from the API server since the cache drops managed fields.
+// The next apply restores the owner reference.
+func (r *Reconciler) orphanedChild(ctx context.Context, srv *servingv1alpha1.KalypsoTritonServer, live client.Object,
+	gvk schema.GroupVersionKind) (bool, error) {
+	if metav1.GetControllerOf(live) != nil {
+		return false, nil
+	}
+	l := live.GetLabels()
+	if l[render.LabelManagedBy] != render.ManagedByValue || l[render.LabelInstance] != srv.Name ||
+		live.GetAnnotations()[apply.AnnotationHash] == "" {
+		return false, nil
+	}
+	current := &metav1.PartialObjectMetadata{}
+	current.SetGroupVersionKind(gvk)
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(live), current); err != nil {
+		return false, fmt.Errorf("reading %s %s metadata: %w", gvk.Kind, live.GetName(), err)
+	}
+	if current.UID != live.GetUID() || metav1.GetControllerOf(current) != nil {
+		return false, nil
+	}
+	for _, mf := range current.ManagedFields {
+		if mf.Manager == render.FieldOwner && mf.Operation == metav1.ManagedFieldsOperationApply {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // live reads a child from the cache; nil when it does not exist.
@@ -315,18 +366,18 @@ func (r *Reconciler) reconcileServiceMonitor(ctx context.Context, srv *servingv1
 		}
 		live = nil
 	}
-	if live != nil && !metav1.IsControlledBy(live, srv) {
-		return &conflictError{kind: "ServiceMonitor", name: srv.Name}
-	}
-	if child.Object == nil {
-		if live != nil {
-			return r.deleteOwned(ctx, live)
-		}
-		return nil
-	}
 	var liveObj client.Object
 	if live != nil {
 		liveObj = live
+	}
+	if err := r.checkOwnership(ctx, srv, liveObj, render.ServiceMonitorGVK); err != nil {
+		return err
+	}
+	if child.Object == nil {
+		if liveObj != nil {
+			return r.deleteOwned(ctx, liveObj)
+		}
+		return nil
 	}
 	if _, err := r.applyIfChanged(ctx, liveObj, child.Object); err != nil {
 		return err
