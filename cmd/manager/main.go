@@ -91,6 +91,7 @@ func main() {
 		LeaderElectionNamespace:       leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         controller.CacheOptions(),
+		Client:                        controller.ClientOptions(),
 	})
 	if err != nil {
 		setupLog.Error(err, "unable to create manager")

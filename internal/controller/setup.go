@@ -9,13 +9,17 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/metadata"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/application"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/index"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/project"
+	"github.com/kalypsoserving/kalypso-serving/internal/controller/secretwatch"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/tritonserver"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
 )
@@ -31,11 +35,7 @@ func CacheOptions() cache.Options {
 	// Managed fields are never read by the operator: dropping them roughly
 	// halves the memory of every cached object.
 	//
-	// Secrets are cached as metadata only (the operator never needs their
-	// values), and without labels or annotations: `kubectl apply` copies a
-	// Secret's data into an annotation, which must not end up in memory.
-	secret := &metav1.PartialObjectMetadata{}
-	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	// Secrets are not cached at all (see ClientOptions and secretwatch).
 	//
 	// Namespaces and the objects governed in them are cached only when the
 	// operator labelled them: the cluster's other namespaces, quotas and
@@ -46,7 +46,6 @@ func CacheOptions() cache.Options {
 	return cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
-			secret:                        {Transform: stripSecretMetadata},
 			namespace:                     ours,
 			&corev1.ResourceQuota{}:       ours,
 			&corev1.LimitRange{}:          ours,
@@ -56,23 +55,26 @@ func CacheOptions() cache.Options {
 	}
 }
 
-// stripSecretMetadata keeps only what identifies a Secret's version.
-func stripSecretMetadata(obj any) (any, error) {
-	m, ok := obj.(*metav1.PartialObjectMetadata)
-	if !ok {
-		return obj, nil
-	}
-	m.ManagedFields = nil
-	m.Annotations = nil
-	m.Labels = nil
-	m.OwnerReferences = nil
-	return m, nil
+// ClientOptions returns the manager's client settings: Secrets are always
+// read from the API server, so that no code path can start an informer that
+// would cache every Secret of the cluster. The operator reads a Secret only
+// by name, in the namespace of the Application that references it.
+func ClientOptions() client.Options {
+	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}}
 }
 
 // SetupWithManager registers the field indexes and the three reconcilers.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := index.Register(context.Background(), mgr.GetFieldIndexer()); err != nil {
 		return fmt.Errorf("registering field indexes: %w", err)
+	}
+	meta, err := metadata.NewForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
+	if err != nil {
+		return fmt.Errorf("creating the metadata client: %w", err)
+	}
+	secrets := secretwatch.New(meta, mgr.GetAPIReader(), applicationsUse(mgr.GetClient()))
+	if err := mgr.Add(secrets); err != nil {
+		return fmt.Errorf("adding the Secret watch: %w", err)
 	}
 	if err := (&project.Reconciler{
 		Client:                  mgr.GetClient(),
@@ -84,6 +86,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := (&tritonserver.Reconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
+		Secrets:                 secrets,
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up KalypsoTritonServer controller: %w", err)
@@ -91,9 +94,21 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := (&application.Reconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
+		Secrets:                 secrets,
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up KalypsoApplication controller: %w", err)
 	}
 	return nil
+}
+
+// applicationsUse reports whether a KalypsoApplication references the
+// Secret, from the cached Application index.
+func applicationsUse(c client.Reader) secretwatch.Referenced {
+	return func(ctx context.Context, key types.NamespacedName) bool {
+		var apps servingv1alpha1.KalypsoApplicationList
+		err := c.List(ctx, &apps, client.InNamespace(key.Namespace), client.MatchingFields{index.ApplicationSecret: key.Name})
+		// On a failed lookup, notify: a spare reconcile is cheaper than a missed rotation.
+		return err != nil || len(apps.Items) > 0
+	}
 }

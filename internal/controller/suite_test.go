@@ -59,6 +59,7 @@ var _ = BeforeSuite(func() {
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Cache:                  controller.CacheOptions(),
+		Client:                 controller.ClientOptions(),
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(controller.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: 2})).To(Succeed())

@@ -29,6 +29,7 @@ import (
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/conditions"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/index"
+	"github.com/kalypsoserving/kalypso-serving/internal/controller/secretwatch"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/statuspatch"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
 )
@@ -38,7 +39,9 @@ type Reconciler struct {
 	client.Client
 	// APIReader reads the storage Secret by name, uncached: only its key
 	// names are inspected, and no Secret is kept in memory.
-	APIReader               client.Reader
+	APIReader client.Reader
+	// Secrets wakes the Applications whose storage Secret changed.
+	Secrets                 *secretwatch.Watcher
 	MaxConcurrentReconciles int
 }
 
@@ -164,8 +167,6 @@ func (r *Reconciler) storageOutcome(ctx context.Context, app *servingv1alpha1.Ka
 // SetupWithManager registers the reconciler and its watches; the field
 // indexes it lists by are registered by index.Register.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	secret := &metav1.PartialObjectMetadata{}
-	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	ns := &metav1.PartialObjectMetadata{}
 	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
 
@@ -173,8 +174,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&servingv1alpha1.KalypsoApplication{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&servingv1alpha1.KalypsoTritonServer{}, coalescedApplicationOfServer(),
 			builder.WithPredicates(serverSummaryChanged())).
-		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.applicationsOfSecret), builder.OnlyMetadata,
-			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		WatchesRawSource(r.Secrets.Source(handler.EnqueueRequestsFromMapFunc(r.applicationsOfSecret))).
 		Watches(ns, handler.EnqueueRequestsFromMapFunc(r.applicationsInNamespace), builder.OnlyMetadata,
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).

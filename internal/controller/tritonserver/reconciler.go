@@ -5,8 +5,6 @@ package tritonserver
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -36,6 +34,7 @@ import (
 	"github.com/kalypsoserving/kalypso-serving/internal/apply"
 	"github.com/kalypsoserving/kalypso-serving/internal/conditions"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/index"
+	"github.com/kalypsoserving/kalypso-serving/internal/controller/secretwatch"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/statuspatch"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
 )
@@ -46,7 +45,9 @@ const serviceMonitorCRD = "servicemonitors.monitoring.coreos.com"
 type Reconciler struct {
 	client.Client
 	// APIReader reads objects that are not cached (the optional ServiceMonitor).
-	APIReader               client.Reader
+	APIReader client.Reader
+	// Secrets reports the versions of storage Secrets and their changes.
+	Secrets                 *secretwatch.Watcher
 	MaxConcurrentReconciles int
 }
 
@@ -177,17 +178,7 @@ func (r *Reconciler) secretVersion(ctx context.Context, app *servingv1alpha1.Kal
 	if app.Spec.Storage == nil || app.Spec.Storage.SecretRef == nil {
 		return "", nil
 	}
-	secret := &metav1.PartialObjectMetadata{}
-	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	key := types.NamespacedName{Namespace: app.Namespace, Name: app.Spec.Storage.SecretRef.Name}
-	if err := r.Get(ctx, key, secret); err != nil {
-		if apierrors.IsNotFound(err) {
-			return "", nil
-		}
-		return "", fmt.Errorf("reading Secret metadata %s: %w", key, err)
-	}
-	sum := sha256.Sum256([]byte(string(secret.UID) + "/" + secret.ResourceVersion))
-	return hex.EncodeToString(sum[:8]), nil
+	return r.Secrets.Version(ctx, types.NamespacedName{Namespace: app.Namespace, Name: app.Spec.Storage.SecretRef.Name})
 }
 
 // childResult reports what reconcileChild did.
@@ -397,8 +388,6 @@ func (r *Reconciler) writeStatus(ctx context.Context, before, srv *servingv1alph
 // SetupWithManager registers the reconciler and its watches; the field
 // indexes it lists by are registered by index.Register.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	secret := &metav1.PartialObjectMetadata{}
-	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	crd := &metav1.PartialObjectMetadata{}
 	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
 
@@ -410,8 +399,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
 		Watches(&servingv1alpha1.KalypsoApplication{}, handler.EnqueueRequestsFromMapFunc(r.serversOfApplication),
 			builder.WithPredicates(applicationChanged())).
-		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.serversOfSecret), builder.OnlyMetadata,
-			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		WatchesRawSource(r.Secrets.Source(handler.EnqueueRequestsFromMapFunc(r.serversOfSecret))).
 		Watches(crd, handler.EnqueueRequestsFromMapFunc(r.serversWantingServiceMonitor), builder.OnlyMetadata,
 			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == serviceMonitorCRD }))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
