@@ -98,10 +98,10 @@ type baselineResult struct {
 // baselineRound writes, with the manager paused, exactly what the operator
 // would write for N servers: the rendered children and one status write.
 func baselineRound(ctx context.Context, cp *controlPlane, m *manager, s settings, n, round int) (baselineResult, error) {
-	m.pause()
-	defer m.resume()
+	m.Pause()
+	defer m.Resume()
 	ns := fmt.Sprintf("b-%d-%d", n, round)
-	if err := createNamespace(ctx, cp.client, ns); err != nil {
+	if err := createNamespace(ctx, cp.Client, ns); err != nil {
 		return baselineResult{}, err
 	}
 	app := &servingv1alpha1.KalypsoApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: appName}}
@@ -109,7 +109,7 @@ func baselineRound(ctx context.Context, cp *controlPlane, m *manager, s settings
 	if err := parallel(n, s.Concurrency, func(i int) error {
 		srv := newServer(ns, i)
 		servers[i] = srv
-		return cp.client.Create(ctx, srv)
+		return cp.Client.Create(ctx, srv)
 	}); err != nil {
 		return baselineResult{}, err
 	}
@@ -131,7 +131,7 @@ func baselineRound(ctx context.Context, cp *controlPlane, m *manager, s settings
 	start := time.Now()
 	err := parallel(n, s.Concurrency, func(i int) error {
 		for _, c := range bodies[i] {
-			if err := apply.Apply(ctx, cp.client, c.Object, apply.Options{FieldOwner: "bench-baseline"}); err != nil {
+			if err := apply.Apply(ctx, cp.Client, c.Object, apply.Options{FieldOwner: "bench-baseline"}); err != nil {
 				return err
 			}
 		}
@@ -139,14 +139,14 @@ func baselineRound(ctx context.Context, cp *controlPlane, m *manager, s settings
 		before := srv.DeepCopy()
 		conditions.Apply(&srv.Status.Conditions, srv.Generation, conditions.Outcome{Reason: servingv1alpha1.ReasonProgressing, Message: "baseline"})
 		srv.Status.ObservedGeneration = srv.Generation
-		return cp.client.Status().Patch(ctx, srv, client.MergeFrom(before))
+		return cp.Client.Status().Patch(ctx, srv, client.MergeFrom(before))
 	})
 	dur := time.Since(start)
 	if err != nil {
 		return baselineResult{}, fmt.Errorf("baseline writes: %w", err)
 	}
 	writes := n * wMin
-	if err := cleanup(ctx, cp.client, ns); err != nil {
+	if err := cleanup(ctx, cp.Client, ns); err != nil {
 		return baselineResult{}, err
 	}
 	return baselineResult{Duration: dur, Writes: writes, WritesPerSec: float64(writes) / dur.Seconds()}, nil
@@ -246,7 +246,7 @@ func (t *tracker) watch(ctx context.Context, c client.WithWatch, list client.Obj
 // watchAll follows Deployments, Services and servers in ns, marking when
 // each server's children appear and its status reports its generation.
 func (t *tracker) watchAll(ctx context.Context, cp *controlPlane, ns string) error {
-	wc, err := client.NewWithWatch(cp.admin, client.Options{Scheme: scheme})
+	wc, err := client.NewWithWatch(cp.Admin, client.Options{Scheme: scheme})
 	if err != nil {
 		return err
 	}
@@ -276,15 +276,15 @@ func (t *tracker) watchAll(ctx context.Context, cp *controlPlane, ns string) err
 // and its status reports the current generation.
 func operatorRound(ctx context.Context, cp *controlPlane, m *manager, s settings, n, round int) (operatorResult, error) {
 	ns := fmt.Sprintf("o-%d-%d", n, round)
-	if err := createNamespace(ctx, cp.client, ns); err != nil {
+	if err := createNamespace(ctx, cp.Client, ns); err != nil {
 		return operatorResult{}, err
 	}
-	if err := cp.client.Create(ctx, &servingv1alpha1.KalypsoApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: appName}}); err != nil {
+	if err := cp.Client.Create(ctx, &servingv1alpha1.KalypsoApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: appName}}); err != nil {
 		return operatorResult{}, err
 	}
 	if err := waitFor(ctx, time.Minute, func() bool {
 		var app servingv1alpha1.KalypsoApplication
-		return cp.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: appName}, &app) == nil &&
+		return cp.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: appName}, &app) == nil &&
 			meta.IsStatusConditionTrue(app.Status.Conditions, servingv1alpha1.ConditionReady)
 	}); err != nil {
 		return operatorResult{}, fmt.Errorf("application not ready: %w", err)
@@ -292,7 +292,7 @@ func operatorRound(ctx context.Context, cp *controlPlane, m *manager, s settings
 	if err := waitQuiet(ctx, m); err != nil {
 		return operatorResult{}, err
 	}
-	before, err := m.metrics()
+	before, err := m.Metrics()
 	if err != nil {
 		return operatorResult{}, err
 	}
@@ -307,7 +307,7 @@ func operatorRound(ctx context.Context, cp *controlPlane, m *manager, s settings
 	start := time.Now()
 	if err := parallel(n, s.Concurrency, func(i int) error {
 		srv := newServer(ns, i)
-		if err := cp.client.Create(ctx, srv); err != nil {
+		if err := cp.Client.Create(ctx, srv); err != nil {
 			return err
 		}
 		t.mark(t.created, srv.Name, time.Now())
@@ -338,7 +338,7 @@ func operatorRound(ctx context.Context, cp *controlPlane, m *manager, s settings
 	if err := waitQuiet(ctx, m); err != nil {
 		return operatorResult{}, err
 	}
-	after, err := m.metrics()
+	after, err := m.Metrics()
 	if err != nil {
 		return operatorResult{}, err
 	}
@@ -350,7 +350,7 @@ func operatorRound(ctx context.Context, cp *controlPlane, m *manager, s settings
 
 // waitQuiet waits until the manager's write counter stops moving.
 func waitQuiet(ctx context.Context, m *manager) error {
-	prev, err := m.metrics()
+	prev, err := m.Metrics()
 	if err != nil {
 		return err
 	}
@@ -360,7 +360,7 @@ func waitQuiet(ctx context.Context, m *manager) error {
 			return ctx.Err()
 		case <-time.After(quietPeriod):
 		}
-		cur, err := m.metrics()
+		cur, err := m.Metrics()
 		if err != nil {
 			return err
 		}

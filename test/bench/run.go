@@ -74,8 +74,8 @@ func run(ctx context.Context, s settings) error {
 	if err != nil {
 		return err
 	}
-	defer cp.stop()
-	kubeconfig, err := cp.managerKubeconfig(ctx, out)
+	defer cp.Stop()
+	kubeconfig, err := cp.ManagerKubeconfig(ctx, out)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func run(ctx context.Context, s settings) error {
 	if err != nil {
 		return err
 	}
-	defer func() { m.kill() }()
+	defer func() { m.Kill() }()
 
 	rep := report{Settings: s, Machine: machineInfo(), WMin: wMin}
 	for _, n := range s.Ns {
@@ -107,7 +107,7 @@ func run(ctx context.Context, s settings) error {
 			fmt.Printf("N=%-5d round %d: baseline %.0f writes/s, T_ideal %.3fs, operator %.3fs (x%.2f), %.2f writes/server\n",
 				n, r, b.WritesPerSec, ideal, o.Completion.Seconds(), o.Completion.Seconds()/ideal, o.WritesPerServer)
 			if r < s.Rounds-1 {
-				if err := cleanup(ctx, cp.client, fmt.Sprintf("o-%d-%d", n, r)); err != nil {
+				if err := cleanup(ctx, cp.Client, fmt.Sprintf("o-%d-%d", n, r)); err != nil {
 					return err
 				}
 				if err := waitQuiet(ctx, m); err != nil {
@@ -116,7 +116,7 @@ func run(ctx context.Context, s settings) error {
 			}
 		}
 		summarize(&res)
-		res.RSSMiB, res.HWMMiB = m.memory()
+		res.RSSMiB, res.HWMMiB = m.Memory()
 		res.RSSPerServerKB = res.RSSMiB * 1024 / float64(totalServers(s, n))
 		rep.Results = append(rep.Results, res)
 	}
@@ -184,7 +184,7 @@ func steadyState(ctx context.Context, cp *controlPlane, m *manager, s settings, 
 		return nil, m, err
 	}
 	start := time.Now()
-	before, err := m.metrics()
+	before, err := m.Metrics()
 	if err != nil {
 		return nil, m, err
 	}
@@ -194,7 +194,7 @@ func steadyState(ctx context.Context, cp *controlPlane, m *manager, s settings, 
 	if err := waitQuiet(ctx, m); err != nil {
 		return nil, m, err
 	}
-	mid, err := m.metrics()
+	mid, err := m.Metrics()
 	if err != nil {
 		return nil, m, err
 	}
@@ -207,7 +207,7 @@ func steadyState(ctx context.Context, cp *controlPlane, m *manager, s settings, 
 	if rest := s.Steady - time.Since(start); rest > 0 {
 		time.Sleep(rest)
 	}
-	end, err := m.metrics()
+	end, err := m.Metrics()
 	if err != nil {
 		return nil, m, err
 	}
@@ -219,7 +219,7 @@ func steadyState(ctx context.Context, cp *controlPlane, m *manager, s settings, 
 // event wakes a reconcile) and churns unrelated ConfigMaps.
 func disturb(ctx context.Context, cp *controlPlane, s settings, ns string, res *steadyResult) error {
 	var deps appsv1.DeploymentList
-	if err := cp.client.List(ctx, &deps, client.InNamespace(ns)); err != nil {
+	if err := cp.Client.List(ctx, &deps, client.InNamespace(ns)); err != nil {
 		return err
 	}
 	for i := range deps.Items {
@@ -229,30 +229,30 @@ func disturb(ctx context.Context, cp *controlPlane, s settings, ns string, res *
 			d.Labels = map[string]string{}
 		}
 		d.Labels["bench.kalypso.io/touched"] = "true"
-		if err := cp.client.Patch(ctx, d, patch); err != nil {
+		if err := cp.Client.Patch(ctx, d, patch); err != nil {
 			return err
 		}
 	}
 	res.TouchedDeployments = len(deps.Items)
-	if err := createNamespace(ctx, cp.client, "churn"); err != nil {
+	if err := createNamespace(ctx, cp.Client, "churn"); err != nil {
 		return err
 	}
 	res.ChurnedObjects = s.Churn * 2
 	return parallel(s.Churn, s.Concurrency, func(i int) error {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "churn", Name: fmt.Sprintf("cm-%05d", i)},
 			Data: map[string]string{"v": "1"}}
-		if err := cp.client.Create(ctx, cm); err != nil {
+		if err := cp.Client.Create(ctx, cm); err != nil {
 			return err
 		}
 		cm.Data["v"] = "2"
-		return cp.client.Update(ctx, cm)
+		return cp.Client.Update(ctx, cm)
 	})
 }
 
 // restart replaces the manager and times how long the new one takes to
 // re-check every server; everything it writes is counted.
 func restart(ctx context.Context, m *manager, s settings, kubeconfig, logPath string, res *steadyResult) (*manager, counters, error) {
-	m.kill()
+	m.Kill()
 	began := time.Now()
 	m, err := startManager(ctx, s, kubeconfig, logPath)
 	if err != nil {
@@ -260,7 +260,7 @@ func restart(ctx context.Context, m *manager, s settings, kubeconfig, logPath st
 	}
 	want := float64(totalServers(s, res.N))
 	if err := waitFor(ctx, 5*time.Minute, func() bool {
-		c, err := m.metrics()
+		c, err := m.Metrics()
 		return err == nil && c.Reconciles["kalypsotritonserver"] >= want
 	}); err != nil {
 		return m, counters{}, fmt.Errorf("restart: %w", err)
@@ -269,7 +269,7 @@ func restart(ctx context.Context, m *manager, s settings, kubeconfig, logPath st
 	if err := waitQuiet(ctx, m); err != nil {
 		return m, counters{}, err
 	}
-	c, err := m.metrics()
+	c, err := m.Metrics()
 	if err != nil {
 		return m, counters{}, err
 	}
@@ -281,17 +281,17 @@ func restart(ctx context.Context, m *manager, s settings, kubeconfig, logPath st
 // unrelatedMemory adds Secrets and ConfigMaps no Kalypso object refers to
 // and reports the manager's memory growth and reconciles.
 func unrelatedMemory(ctx context.Context, cp *controlPlane, m *manager, s settings, before counters, res *steadyResult) error {
-	res.RSSBeforeMiB, _ = m.memory()
-	if err := createNamespace(ctx, cp.client, "unrelated"); err != nil {
+	res.RSSBeforeMiB, _ = m.Memory()
+	if err := createNamespace(ctx, cp.Client, "unrelated"); err != nil {
 		return err
 	}
 	payload := strings.Repeat("x", 512)
 	if err := parallel(s.Unrelated, s.Concurrency, func(i int) error {
-		if err := cp.client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "unrelated", Name: fmt.Sprintf("s-%05d", i)},
+		if err := cp.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "unrelated", Name: fmt.Sprintf("s-%05d", i)},
 			StringData: map[string]string{"k": payload}}); err != nil {
 			return err
 		}
-		return cp.client.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "unrelated", Name: fmt.Sprintf("c-%05d", i)},
+		return cp.Client.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "unrelated", Name: fmt.Sprintf("c-%05d", i)},
 			Data: map[string]string{"k": payload}})
 	}); err != nil {
 		return err
@@ -301,8 +301,8 @@ func unrelatedMemory(ctx context.Context, cp *controlPlane, m *manager, s settin
 		return err
 	}
 	runtimeGC()
-	res.RSSAfterMiB, _ = m.memory()
-	after, err := m.metrics()
+	res.RSSAfterMiB, _ = m.Memory()
+	after, err := m.Metrics()
 	if err != nil {
 		return err
 	}
