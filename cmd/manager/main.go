@@ -35,6 +35,7 @@ func main() {
 	var (
 		metricsAddr          string
 		probeAddr            string
+		pprofAddr            string
 		enableLeaderElection bool
 		leaderElectionNS     string
 		secureMetrics        bool
@@ -46,6 +47,8 @@ func main() {
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint, "+
 		"e.g. :8443 for HTTPS or :8080 for HTTP; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address of the Go pprof endpoint, e.g. 127.0.0.1:8082; "+
+		"empty disables it. Never expose it beyond the pod.")
 	flag.BoolVar(&enableLeaderElection, "leader-elect", false,
 		"Elect a leader so that only one manager replica reconciles at a time.")
 	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "",
@@ -86,6 +89,7 @@ func main() {
 		Metrics:                       metricsOpts,
 		WebhookServer:                 webhook.NewServer(webhook.Options{TLSOpts: tlsOpts}),
 		HealthProbeBindAddress:        probeAddr,
+		PprofBindAddress:              pprofAddr,
 		LeaderElection:                enableLeaderElection,
 		LeaderElectionID:              "kalypso-serving.serving.kalypso.io",
 		LeaderElectionNamespace:       leaderElectionNS,

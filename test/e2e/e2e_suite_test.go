@@ -16,6 +16,7 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -26,10 +27,12 @@ import (
 const clusterName = "kalypso-e2e"
 
 var (
-	ctx       = context.Background()
-	k8sClient client.Client
-	adminKube = testenv.Path("tmp", clusterName+".kubeconfig")
-	state     = testenv.Path("tmp", clusterName+"-manager")
+	restConfig *rest.Config
+	scheme     = runtime.NewScheme()
+	ctx        = context.Background()
+	k8sClient  client.Client
+	adminKube  = testenv.Path("tmp", clusterName+".kubeconfig")
+	state      = testenv.Path("tmp", clusterName+"-manager")
 )
 
 func TestE2E(t *testing.T) {
@@ -77,12 +80,12 @@ var _ = BeforeSuite(func() {
 	}
 	script("run-local.sh", "start", adminKube)
 
-	cfg, err := clientcmd.BuildConfigFromFlags("", adminKube)
+	var err error
+	restConfig, err = clientcmd.BuildConfigFromFlags("", adminKube)
 	Expect(err).NotTo(HaveOccurred())
-	scheme := runtime.NewScheme()
 	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
 	Expect(servingv1alpha1.AddToScheme(scheme)).To(Succeed())
-	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
+	k8sClient, err = client.New(restConfig, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 })
 

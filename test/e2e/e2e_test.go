@@ -1,11 +1,16 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -16,7 +21,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -225,6 +235,64 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 		Expect(kubectl("apply", "--server-side", "--dry-run=server", "-f", manifest)).To(ContainSubstring("deployment.apps/kalypso-serving-controller-manager serverside-applied (server dry run)"))
 	})
 
+	It("runs its own manager restricted, with limits, a NetworkPolicy and GOMEMLIMIT from its limit", func() {
+		out, err := exec.Command(os.Getenv("KUSTOMIZE"), "build", testenv.Path("config", "default")).Output()
+		Expect(err).NotTo(HaveOccurred())
+		var dep *appsv1.Deployment
+		var policies []networkingv1.NetworkPolicy
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(out), 4096)
+		for {
+			var raw runtime.RawExtension
+			if err := dec.Decode(&raw); err != nil {
+				Expect(err).To(MatchError(io.EOF))
+				break
+			}
+			obj, _, err := serializer.NewCodecFactory(scheme).UniversalDeserializer().Decode(raw.Raw, nil, nil)
+			if err != nil {
+				continue // custom resource definitions and other kinds this scheme lacks
+			}
+			switch o := obj.(type) {
+			case *appsv1.Deployment:
+				dep = o
+			case *networkingv1.NetworkPolicy:
+				policies = append(policies, *o)
+			}
+		}
+		Expect(dep).NotTo(BeNil())
+		tmpl := dep.Spec.Template
+		c := tmpl.Spec.Containers[0]
+		Expect(c.Resources.Limits).To(And(HaveKey(corev1.ResourceCPU), HaveKey(corev1.ResourceMemory)))
+		Expect(c.Env).To(ContainElement(And(HaveField("Name", "GOMEMLIMIT"),
+			HaveField("ValueFrom.ResourceFieldRef.Resource", "limits.memory"))))
+		selected := 0
+		for _, p := range policies {
+			sel, err := metav1.LabelSelectorAsSelector(&p.Spec.PodSelector)
+			Expect(err).NotTo(HaveOccurred())
+			if sel.Matches(labels.Set(tmpl.Labels)) && slices.Contains(p.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) {
+				selected++
+			}
+		}
+		Expect(selected).To(BeNumerically(">=", 1), "no NetworkPolicy selects the manager's pods")
+
+		// Its pod, as the Deployment would create it, under Pod Security
+		// restricted in enforce and warn mode: admitted, with no warning.
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "manager-pod-security", Labels: map[string]string{
+			"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted"}}}
+		Expect(client.IgnoreAlreadyExists(k8sClient.Create(ctx, ns))).To(Succeed())
+		warnings := &warningRecorder{}
+		wcfg := rest.CopyConfig(restConfig)
+		wcfg.WarningHandlerWithContext = warnings
+		wc, err := client.New(wcfg, client.Options{Scheme: scheme})
+		Expect(err).NotTo(HaveOccurred())
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "manager", Labels: tmpl.Labels},
+			Spec: *tmpl.Spec.DeepCopy()}
+		pod.Spec.ServiceAccountName = ""
+		Expect(wc.Create(ctx, pod, client.DryRunAll)).To(Succeed())
+		Expect(warnings.msgs).To(BeEmpty())
+		AddReportEntry("manager pod security", fmt.Sprintf("restricted: admitted, %d warnings; %d NetworkPolicy selecting it",
+			len(warnings.msgs), selected))
+	})
+
 	It("left no error in the manager's log", func() {
 		data, err := os.ReadFile(filepath.Join(state, "manager.log"))
 		Expect(err).NotTo(HaveOccurred())
@@ -237,3 +305,15 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 		Expect(errs).To(BeEmpty(), fmt.Sprintf("%d error lines", len(errs)))
 	})
 })
+
+// warningRecorder keeps every warning header the API server sent.
+type warningRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warningRecorder) HandleWarningHeaderWithContext(_ context.Context, _ int, _ string, msg string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, msg)
+}

@@ -2,12 +2,15 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -19,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kalypsoserving/kalypso-serving/internal/apply"
@@ -63,15 +67,17 @@ func renderedCases() map[string][]render.Child {
 }
 
 func ensureRestrictedNamespace(name string) {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+	restricted := map[string]string{
 		"pod-security.kubernetes.io/enforce": "restricted",
-	}}}
+		"pod-security.kubernetes.io/warn":    "restricted",
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: restricted}}
 	err := k8sClient.Create(ctx, ns)
 	if apierrors.IsAlreadyExists(err) {
 		// Another spec made it first: enforce restricted on it too.
 		Expect(k8sClient.Get(ctx, types.NamespacedName{Name: name}, ns)).To(Succeed())
 		patch := client.MergeFrom(ns.DeepCopy())
-		ns.Labels["pod-security.kubernetes.io/enforce"] = "restricted"
+		maps.Copy(ns.Labels, restricted)
 		Expect(k8sClient.Patch(ctx, ns, patch)).To(Succeed())
 		return
 	}
@@ -89,6 +95,14 @@ var _ = Describe("Rendered objects", func() {
 				Expect(err).NotTo(HaveOccurred())
 			}
 		}
+		// Pod Security's warn mode answers for the Deployments' pod
+		// templates; every warning the API server sends is collected.
+		warnings := &warningRecorder{}
+		wcfg := rest.CopyConfig(cfg)
+		wcfg.WarningHandlerWithContext = warnings
+		wc, err := client.New(wcfg, client.Options{Scheme: scheme})
+		Expect(err).NotTo(HaveOccurred())
+
 		cases := renderedCases()
 		Expect(len(cases)).To(BeNumerically(">=", 7))
 		applied, pods := 0, 0
@@ -102,7 +116,7 @@ var _ = Describe("Rendered objects", func() {
 				ensureRestrictedNamespace(c.Object.GetNamespace())
 				obj := c.Object.DeepCopy()
 				Expect(apply.Prepare(obj)).To(Succeed())
-				Expect(apply.Apply(ctx, k8sClient, obj, apply.Options{FieldOwner: render.FieldOwner, DryRun: true})).
+				Expect(apply.Apply(ctx, wc, obj, apply.Options{FieldOwner: render.FieldOwner, DryRun: true})).
 					To(Succeed(), "%s: %s", name, c.GVK.Kind)
 				applied++
 				if c.GVK != render.DeploymentGVK {
@@ -112,14 +126,35 @@ var _ = Describe("Rendered objects", func() {
 				Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(c.Object.Object, &dep)).To(Succeed())
 				pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: dep.Name + "-pod", Namespace: dep.Namespace,
 					Labels: dep.Spec.Template.Labels}, Spec: dep.Spec.Template.Spec}
-				Expect(k8sClient.Create(ctx, pod, client.DryRunAll)).To(Succeed(), "%s: pod template refused", name)
+				Expect(wc.Create(ctx, pod, client.DryRunAll)).To(Succeed(), "%s: pod template refused", name)
 				pods++
 			}
 		}
 		Expect(pods).To(BeNumerically(">=", 7))
-		By(fmt.Sprintf("applied %d objects and admitted %d pod templates", applied, pods))
+		Expect(warnings.all()).To(BeEmpty(), "API server warnings")
+		AddReportEntry("pod security", fmt.Sprintf("%d objects applied, %d pod templates admitted under restricted, %d warnings",
+			applied, pods, len(warnings.all())))
+		By(fmt.Sprintf("applied %d objects and admitted %d pod templates, 0 warnings", applied, pods))
 	})
 })
+
+// warningRecorder keeps every warning header the API server sent.
+type warningRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warningRecorder) HandleWarningHeaderWithContext(_ context.Context, _ int, _ string, msg string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, msg)
+}
+
+func (w *warningRecorder) all() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.msgs)
+}
 
 var _ = Describe("The CRD's list of Triton options", func() {
 	It("matches the options a user may set according to Triton's grammar", func() {
