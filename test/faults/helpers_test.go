@@ -1,0 +1,272 @@
+package faults
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/render"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/process"
+)
+
+const appName = "app"
+
+var managerCount atomic.Int32
+
+// startManager starts a manager process with its own log file.
+func startManager(name, kubeconfig string, leaderElect bool) *process.Manager {
+	n := managerCount.Add(1)
+	m, err := process.StartManager(ctx, process.ManagerOptions{
+		Binary:                  managerBinary,
+		Kubeconfig:              kubeconfig,
+		LogPath:                 filepath.Join(tmp, fmt.Sprintf("manager-%02d-%s.log", n, name)),
+		QPS:                     200,
+		Burst:                   400,
+		LeaderElect:             leaderElect,
+		LeaderElectionNamespace: process.ManagerNamespace,
+	})
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	return m
+}
+
+// figure prints a FIGURE line and attaches it to the spec's report.
+func figure(name, format string, args ...any) {
+	line := fmt.Sprintf("FIGURE %s: %s", name, fmt.Sprintf(format, args...))
+	fmt.Println(line)
+	AddReportEntry("FIGURE "+name, line, ReportEntryVisibilityAlways)
+}
+
+// namespaceWithApp creates ns and a Ready KalypsoApplication in it.
+func namespaceWithApp(ns string) {
+	ExpectWithOffset(1, k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	ExpectWithOffset(1, k8s.Create(ctx, &servingv1alpha1.KalypsoApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: appName}})).
+		To(Succeed())
+	EventuallyWithOffset(1, func(g Gomega) {
+		var app servingv1alpha1.KalypsoApplication
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: appName}, &app)).To(Succeed())
+		g.Expect(meta.IsStatusConditionTrue(app.Status.Conditions, servingv1alpha1.ConditionReady)).To(BeTrue())
+	}).Should(Succeed())
+}
+
+// newServer is a server with two replicas: a Deployment, a Service and a
+// PodDisruptionBudget, and no HorizontalPodAutoscaler.
+func newServer(ns, name string) *servingv1alpha1.KalypsoTritonServer {
+	return &servingv1alpha1.KalypsoTritonServer{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: servingv1alpha1.KalypsoTritonServerSpec{
+			ApplicationRef: servingv1alpha1.LocalObjectReference{Name: appName},
+			StorageURI:     "s3://models/" + name,
+			Replicas:       ptr.To[int32](2),
+		},
+	}
+}
+
+// childKinds are the kinds a server can have children of (the optional
+// ServiceMonitor CRD is not installed).
+var childKinds = []schema.GroupVersionKind{render.DeploymentGVK, render.ServiceGVK, render.PDBGVK, render.HPAGVK}
+
+// state is what a namespace's servers and their children look like.
+type state struct {
+	Servers    int
+	Converged  int
+	Duplicates int      // children beyond one per kind and server
+	Problems   []string // why servers are not converged (first few)
+}
+
+// inspect lists the servers of ns and every child kind, grouped by the
+// instance label, and checks each server: status observedGeneration equals
+// generation, exactly one Deployment, Service and PDB controlled by it
+// (Deployment replicas as in the spec), no HPA.
+func inspect(g Gomega, ns string) state {
+	var servers servingv1alpha1.KalypsoTritonServerList
+	g.Expect(k8s.List(ctx, &servers, client.InNamespace(ns))).To(Succeed())
+	children := map[schema.GroupVersionKind]map[string][]metav1.PartialObjectMetadata{}
+	for _, gvk := range childKinds {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		g.Expect(k8s.List(ctx, list, client.InNamespace(ns), client.HasLabels{render.LabelInstance})).To(Succeed())
+		byInstance := map[string][]metav1.PartialObjectMetadata{}
+		for _, o := range list.Items {
+			byInstance[o.Labels[render.LabelInstance]] = append(byInstance[o.Labels[render.LabelInstance]], o)
+		}
+		children[gvk] = byInstance
+	}
+	var deps appsv1.DeploymentList
+	g.Expect(k8s.List(ctx, &deps, client.InNamespace(ns))).To(Succeed())
+	replicas := map[string]int32{}
+	for _, d := range deps.Items {
+		replicas[d.Name] = ptr.Deref(d.Spec.Replicas, 1)
+	}
+
+	st := state{Servers: len(servers.Items)}
+	problem := func(format string, args ...any) {
+		if len(st.Problems) < 5 {
+			st.Problems = append(st.Problems, fmt.Sprintf(format, args...))
+		}
+	}
+	for i := range servers.Items {
+		srv := &servers.Items[i]
+		ok := true
+		if srv.Status.ObservedGeneration != srv.Generation ||
+			meta.FindStatusCondition(srv.Status.Conditions, servingv1alpha1.ConditionReady) == nil {
+			problem("%s: status observedGeneration %d, generation %d", srv.Name, srv.Status.ObservedGeneration, srv.Generation)
+			ok = false
+		}
+		for _, gvk := range childKinds {
+			objs := children[gvk][srv.Name]
+			want := 1
+			if gvk == render.HPAGVK {
+				want = 0
+			}
+			if len(objs) > want {
+				st.Duplicates += len(objs) - want
+			}
+			if len(objs) != want {
+				problem("%s: %d %s, want %d", srv.Name, len(objs), gvk.Kind, want)
+				ok = false
+				continue
+			}
+			for _, o := range objs {
+				if ref := metav1.GetControllerOf(&o); ref == nil || ref.UID != srv.UID {
+					problem("%s: %s %s not controlled by the server", srv.Name, gvk.Kind, o.Name)
+					ok = false
+				}
+			}
+		}
+		if r, found := replicas[srv.Name]; found && r != ptr.Deref(srv.Spec.Replicas, 1) {
+			problem("%s: Deployment replicas %d, spec %d", srv.Name, r, ptr.Deref(srv.Spec.Replicas, 1))
+			ok = false
+		}
+		if ok {
+			st.Converged++
+		}
+	}
+	return st
+}
+
+// governedKinds carry the operator's managed-by label.
+var governedKinds = append([]schema.GroupVersionKind{
+	corev1.SchemeGroupVersion.WithKind("Namespace"),
+	corev1.SchemeGroupVersion.WithKind("ResourceQuota"),
+	corev1.SchemeGroupVersion.WithKind("LimitRange"),
+	{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
+	{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding"},
+}, childKinds...)
+
+// orphans lists, cluster-wide, the objects labelled managed-by=kalypso-serving
+// whose controller is missing or no longer exists (another object with the
+// same name but a different UID counts as missing). It also returns how many
+// such objects it checked.
+func orphans(g Gomega) (checked int, found []string) {
+	for _, gvk := range governedKinds {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		g.Expect(k8s.List(ctx, list, client.MatchingLabels{render.LabelManagedBy: render.ManagedByValue})).To(Succeed())
+		for i := range list.Items {
+			o := &list.Items[i]
+			checked++
+			id := fmt.Sprintf("%s %s/%s", gvk.Kind, o.Namespace, o.Name)
+			ref := metav1.GetControllerOf(o)
+			if ref == nil {
+				found = append(found, id+" has no controller")
+				continue
+			}
+			owner := &metav1.PartialObjectMetadata{}
+			owner.SetGroupVersionKind(schema.FromAPIVersionAndKind(ref.APIVersion, ref.Kind))
+			err := k8s.Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: ref.Name}, owner)
+			switch {
+			case apierrors.IsNotFound(err):
+				found = append(found, fmt.Sprintf("%s: controller %s %s does not exist", id, ref.Kind, ref.Name))
+			case err != nil:
+				g.Expect(err).NotTo(HaveOccurred())
+			case owner.UID != ref.UID:
+				found = append(found, fmt.Sprintf("%s: controller %s %s has another UID", id, ref.Kind, ref.Name))
+			}
+		}
+	}
+	return checked, found
+}
+
+// parallel runs fn(i) for i in [0,n) on workers goroutines and returns the
+// first error.
+func parallel(n, workers int, fn func(i int) error) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
+
+// percentile of durations, p in [0,100], nearest rank.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(p/100*float64(len(s)) + 0.999999)
+	if i < 1 {
+		i = 1
+	}
+	if i > len(s) {
+		i = len(s)
+	}
+	return s[i-1]
+}
+
+// secs formats a duration in seconds with one decimal.
+func secs(d time.Duration) string { return fmt.Sprintf("%.1fs", d.Seconds()) }
+
+// countBy counts strings and renders "a x2, b x1" sorted by key.
+func countBy(items []string) string {
+	counts := map[string]int{}
+	for _, it := range items {
+		counts[it]++
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s x%d", k, counts[k]))
+	}
+	return strings.Join(parts, ", ")
+}
