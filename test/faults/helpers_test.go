@@ -3,6 +3,7 @@ package faults
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -64,6 +66,17 @@ func namespaceWithApp(ns string) {
 	}).Should(Succeed())
 }
 
+// cleanup deletes the servers, their children and the Applications of the
+// namespaces (envtest has no garbage collector).
+func cleanup(namespaces ...string) {
+	for _, ns := range namespaces {
+		for _, obj := range []client.Object{&servingv1alpha1.KalypsoTritonServer{}, &appsv1.Deployment{}, &corev1.Service{},
+			&policyv1.PodDisruptionBudget{}, &servingv1alpha1.KalypsoApplication{}} {
+			ExpectWithOffset(1, k8s.DeleteAllOf(ctx, obj, client.InNamespace(ns))).To(Succeed())
+		}
+	}
+}
+
 // newServer is a server with two replicas: a Deployment, a Service and a
 // PodDisruptionBudget, and no HorizontalPodAutoscaler.
 func newServer(ns, name string) *servingv1alpha1.KalypsoTritonServer {
@@ -89,13 +102,23 @@ type state struct {
 	Problems   []string // why servers are not converged (first few)
 }
 
-// inspect lists the servers of ns and every child kind, grouped by the
-// instance label, and checks each server: status observedGeneration equals
-// generation, exactly one Deployment, Service and PDB controlled by it
-// (Deployment replicas as in the spec), no HPA.
-func inspect(g Gomega, ns string) state {
+// inspect lists the servers of ns (only those named, if any) and every
+// child kind, grouped by the instance label, and checks each server: status
+// observedGeneration equals generation, exactly one Deployment, Service and
+// PDB controlled by it (Deployment replicas as in the spec), no HPA.
+func inspect(g Gomega, ns string, only ...string) state {
 	var servers servingv1alpha1.KalypsoTritonServerList
 	g.Expect(k8s.List(ctx, &servers, client.InNamespace(ns))).To(Succeed())
+	if len(only) > 0 {
+		kept := servers.Items[:0]
+		for _, srv := range servers.Items {
+			if slices.Contains(only, srv.Name) {
+				kept = append(kept, srv)
+			}
+		}
+		servers.Items = kept
+		g.Expect(servers.Items).To(HaveLen(len(only)))
+	}
 	children := map[schema.GroupVersionKind]map[string][]metav1.PartialObjectMetadata{}
 	for _, gvk := range childKinds {
 		list := &metav1.PartialObjectMetadataList{}
@@ -115,49 +138,54 @@ func inspect(g Gomega, ns string) state {
 	}
 
 	st := state{Servers: len(servers.Items)}
-	problem := func(format string, args ...any) {
-		if len(st.Problems) < 5 {
-			st.Problems = append(st.Problems, fmt.Sprintf(format, args...))
-		}
-	}
 	for i := range servers.Items {
-		srv := &servers.Items[i]
-		ok := true
-		if srv.Status.ObservedGeneration != srv.Generation ||
-			meta.FindStatusCondition(srv.Status.Conditions, servingv1alpha1.ConditionReady) == nil {
-			problem("%s: status observedGeneration %d, generation %d", srv.Name, srv.Status.ObservedGeneration, srv.Generation)
-			ok = false
-		}
-		for _, gvk := range childKinds {
-			objs := children[gvk][srv.Name]
-			want := 1
-			if gvk == render.HPAGVK {
-				want = 0
-			}
-			if len(objs) > want {
-				st.Duplicates += len(objs) - want
-			}
-			if len(objs) != want {
-				problem("%s: %d %s, want %d", srv.Name, len(objs), gvk.Kind, want)
-				ok = false
-				continue
-			}
-			for _, o := range objs {
-				if ref := metav1.GetControllerOf(&o); ref == nil || ref.UID != srv.UID {
-					problem("%s: %s %s not controlled by the server", srv.Name, gvk.Kind, o.Name)
-					ok = false
-				}
-			}
-		}
-		if r, found := replicas[srv.Name]; found && r != ptr.Deref(srv.Spec.Replicas, 1) {
-			problem("%s: Deployment replicas %d, spec %d", srv.Name, r, ptr.Deref(srv.Spec.Replicas, 1))
-			ok = false
-		}
-		if ok {
+		dups, problems := checkServer(&servers.Items[i], children, replicas)
+		st.Duplicates += dups
+		if len(problems) == 0 {
 			st.Converged++
+		}
+		for _, p := range problems {
+			if len(st.Problems) < 5 {
+				st.Problems = append(st.Problems, p)
+			}
 		}
 	}
 	return st
+}
+
+// checkServer checks one server against the children found for it.
+func checkServer(srv *servingv1alpha1.KalypsoTritonServer, children map[schema.GroupVersionKind]map[string][]metav1.PartialObjectMetadata,
+	replicas map[string]int32) (duplicates int, problems []string) {
+	problem := func(format string, args ...any) {
+		problems = append(problems, srv.Name+": "+fmt.Sprintf(format, args...))
+	}
+	if srv.Status.ObservedGeneration != srv.Generation ||
+		meta.FindStatusCondition(srv.Status.Conditions, servingv1alpha1.ConditionReady) == nil {
+		problem("status observedGeneration %d, generation %d", srv.Status.ObservedGeneration, srv.Generation)
+	}
+	for _, gvk := range childKinds {
+		objs := children[gvk][srv.Name]
+		want := 1
+		if gvk == render.HPAGVK {
+			want = 0
+		}
+		if len(objs) > want {
+			duplicates += len(objs) - want
+		}
+		if len(objs) != want {
+			problem("%d %s, want %d", len(objs), gvk.Kind, want)
+			continue
+		}
+		for _, o := range objs {
+			if ref := metav1.GetControllerOf(&o); ref == nil || ref.UID != srv.UID {
+				problem("%s %s not controlled by the server", gvk.Kind, o.Name)
+			}
+		}
+	}
+	if r, found := replicas[srv.Name]; found && r != ptr.Deref(srv.Spec.Replicas, 1) {
+		problem("Deployment replicas %d, spec %d", r, ptr.Deref(srv.Spec.Replicas, 1))
+	}
+	return duplicates, problems
 }
 
 // governedKinds carry the operator's managed-by label.

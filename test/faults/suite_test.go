@@ -137,7 +137,8 @@ var _ = AfterSuite(func() {
 
 // The three fault families run in this order, in one ordered container, so
 // that the audit check of the last one covers every request of the suite.
-var _ = Describe("Faults", Ordered, func() {
+// ContinueOnFailure: a failed figure does not hide the next ones.
+var _ = Describe("Faults", Ordered, ContinueOnFailure, func() {
 	Describe("A manager killed mid-reconcile", Ordered, crashSpecs)
 	Describe("Leader failover", Ordered, failoverSpecs)
 	Describe("Tenancy attacks", Ordered, tenancySpecs)
