@@ -73,8 +73,8 @@ verify: manifests generate ## Fail when generated files (CRDs, RBAC, deepcopy) a
 	fi
 
 .PHONY: test
-test: manifests generate fmt vet setup-envtest ## Run unit and envtest integration tests on a real kube-apiserver + etcd.
-	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
+test: manifests generate fmt vet setup-envtest kustomize ## Run unit and envtest integration tests on a real kube-apiserver + etcd.
+	KUBEBUILDER_ASSETS="$(K8S_BIN)" KUSTOMIZE="$(KUSTOMIZE)" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
 
 .PHONY: golden
 golden: ## Regenerate the rendered-output golden files under testdata.

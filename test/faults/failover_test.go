@@ -24,7 +24,7 @@ const (
 	// flag to change it.
 	leaseDuration = 15 * time.Second
 	// failoverServers are created while the leader is killed.
-	failoverServers = 60
+	failoverServers = 30
 )
 
 // directKubeconfig reaches the API server directly as the manager.

@@ -50,7 +50,7 @@ func startManager(name, kubeconfig string, leaderElect bool) *process.Manager {
 // figure prints a FIGURE line and attaches it to the spec's report.
 func figure(name, format string, args ...any) {
 	line := fmt.Sprintf("FIGURE %s: %s", name, fmt.Sprintf(format, args...))
-	fmt.Println(line)
+	fmt.Printf("\n%s\n", line) // on a line of its own, after Ginkgo's progress dots
 	AddReportEntry("FIGURE "+name, line, ReportEntryVisibilityAlways)
 }
 

@@ -183,7 +183,7 @@ func tenancySpecs() {
 		}
 		AddReportEntry("cluster-wide list/watch by the manager", a.clusterWide)
 		AddReportEntry("manager requests on forbidden Namespace objects themselves", a.namespaceObjectSummary())
-		fmt.Printf("AUDIT cluster-wide list/watch by the manager (not failing): %s\n", a.clusterWide)
+		fmt.Printf("\nAUDIT cluster-wide list/watch by the manager (not failing): %s\n", a.clusterWide)
 		figure("tenancy", "a %s; b %s; c %s; d %s; audit: %d manager requests, %d about objects in %v; "+
 			"%d on those Namespace objects themselves, none a successful write (%s); %d cluster-wide list/watch",
 			refusals["a"], refusals["b"], refusals["c"], refusals["d"], a.total, len(a.inForbidden), forbiddenNamespaces,
