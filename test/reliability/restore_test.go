@@ -73,7 +73,7 @@ func (t *restoreTimer) expect(name, description string, isBroken func(watch.Even
 
 // expectRecreated registers a deletion of the object with this UID.
 func (t *restoreTimer) expectRecreated(name string, uid types.UID) {
-	t.expect(name, "recreated",
+	t.expect(name, "recreation",
 		func(et watch.EventType, o client.Object) bool { return et == watch.Deleted && o.GetUID() == uid },
 		func(o client.Object) bool { return o.GetUID() != uid })
 }
@@ -101,7 +101,7 @@ func (t *restoreTimer) wait(timeout time.Duration) ([]time.Duration, []string) {
 	}
 	missed := make([]string, 0, len(t.pending))
 	for name, e := range t.pending {
-		missed = append(missed, name+" not "+e.description)
+		missed = append(missed, name+": "+e.description+" not seen")
 	}
 	slices.Sort(missed)
 	t.took, t.pending = map[string]time.Duration{}, map[string]*expectation{}

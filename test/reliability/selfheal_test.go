@@ -78,11 +78,11 @@ func selfHealSpecs() {
 
 		By("editing fields the operator owns, as another manager")
 		var edits tally
-		tamperDeployments(&edits, ns, names, `[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"`+tamperedImage+`"}]`,
+		tamperDeployments(&edits, ns, "image", names, `[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"`+tamperedImage+`"}]`,
 			func(d *appsv1.Deployment) any { return d.Spec.Template.Spec.Containers[0].Image }, tamperedImage)
-		tamperDeployments(&edits, ns, names, `[{"op":"replace","path":"/spec/template/spec/containers/0/args","value":["`+tamperedArgs[0]+`"]}]`,
+		tamperDeployments(&edits, ns, "args", names, `[{"op":"replace","path":"/spec/template/spec/containers/0/args","value":["`+tamperedArgs[0]+`"]}]`,
 			func(d *appsv1.Deployment) any { return d.Spec.Template.Spec.Containers[0].Args }, tamperedArgs)
-		tamperDeployments(&edits, ns, names, `[{"op":"replace","path":"/metadata/labels/kalypso-serving.io~1application","value":"`+
+		tamperDeployments(&edits, ns, "application label", names, `[{"op":"replace","path":"/metadata/labels/kalypso-serving.io~1application","value":"`+
 			tamperedLabelValue+`"}]`, func(d *appsv1.Deployment) any { return d.Labels[render.LabelApplication] }, tamperedLabelValue)
 		tamperServicePorts(&edits, ns, names)
 
@@ -94,8 +94,8 @@ func selfHealSpecs() {
 			len(deletions.took), deletions.total(), ms(percentile(deletions.took, 50)), ms(percentile(deletions.took, 99)),
 			len(edits.took), edits.total(), ms(percentile(edits.took, 50)), ms(percentile(edits.took, 99)), healWave,
 			keptAnnotation, servers, keptReplicas, len(autoscaled))
-		Expect(deletions.missed).To(BeEmpty(), "deleted children not recreated")
-		Expect(edits.missed).To(BeEmpty(), "edited fields not restored")
+		Expect(deletions.missed).To(BeEmpty(), "deleted children not recreated; last reconciler error: %s", logs.LastLine("Reconciler error"))
+		Expect(edits.missed).To(BeEmpty(), "edited fields not restored; last reconciler error: %s", logs.LastLine("Reconciler error"))
 		Expect(deletions.took).To(HaveLen(3*servers + len(autoscaled)))
 		Expect(edits.took).To(HaveLen(4 * servers))
 		Expect(keptAnnotation).To(Equal(servers), "Deployments that lost another manager's annotation")
@@ -176,14 +176,14 @@ func deleteAndTime(t *tally, ns string, list client.ObjectList, newObj func() cl
 
 // tamperDeployments JSON-patches each server's Deployment as another field
 // manager and times until field(d) has its value from before the patch again.
-func tamperDeployments(t *tally, ns string, names []string, patch string, field func(*appsv1.Deployment) any, tampered any) {
+func tamperDeployments(t *tally, ns, what string, names []string, patch string, field func(*appsv1.Deployment) any, tampered any) {
 	var list appsv1.DeploymentList
 	Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
 	want := map[string]any{}
 	for i := range list.Items {
 		want[list.Items[i].Name] = field(&list.Items[i])
 	}
-	tamper(t, ns, &appsv1.DeploymentList{}, func() client.Object { return &appsv1.Deployment{} }, names, patch,
+	tamper(t, ns, "Deployment "+what, &appsv1.DeploymentList{}, func() client.Object { return &appsv1.Deployment{} }, names, patch,
 		func(o client.Object) any { return field(o.(*appsv1.Deployment)) }, tampered, want)
 }
 
@@ -193,19 +193,19 @@ func tamperServicePorts(t *tally, ns string, names []string) {
 	for _, n := range names {
 		want[n] = render.DefaultHTTPPort
 	}
-	tamper(t, ns, &corev1.ServiceList{}, func() client.Object { return &corev1.Service{} }, names,
+	tamper(t, ns, "Service http port", &corev1.ServiceList{}, func() client.Object { return &corev1.Service{} }, names,
 		fmt.Sprintf(`[{"op":"replace","path":"/spec/ports/0/port","value":%d}]`, tamperedPort),
 		func(o client.Object) any { return o.(*corev1.Service).Spec.Ports[0].Port }, int32(tamperedPort), want)
 }
 
-func tamper(t *tally, ns string, list client.ObjectList, newObj func() client.Object, names []string, patch string,
+func tamper(t *tally, ns, what string, list client.ObjectList, newObj func() client.Object, names []string, patch string,
 	field func(client.Object) any, tampered any, want map[string]any) {
 	timer := newRestoreTimer(list, ns)
 	defer timer.stop()
 	t.run(timer, names, func(n string) {
 		Expect(want).To(HaveKey(n))
 		Expect(want[n]).NotTo(Equal(tampered))
-		timer.expect(n, "restored",
+		timer.expect(n, what+" restore",
 			func(_ watch.EventType, o client.Object) bool { return equalValues(field(o), tampered) },
 			func(o client.Object) bool { return equalValues(field(o), want[n]) })
 		obj := newObj()

@@ -129,6 +129,7 @@ func startManager() *managerRun {
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Cache:                  controller.CacheOptions(),
+		Client:                 controller.ClientOptions(),
 		// The same controller names are registered again on every restart.
 		Controller: ctrlconfig.Controller{SkipNameValidation: ptr.To(true)},
 	})
@@ -188,6 +189,17 @@ func (b *logBuffer) Tail(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// LastLine returns the last logged line containing part, cut to 600 bytes.
+func (b *logBuffer) LastLine(part string) string {
+	lines := strings.Split(b.String(), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], part) {
+			return lines[i][:min(len(lines[i]), 600)]
+		}
+	}
+	return "(none)"
 }
 
 // HasLine reports whether one logged line contains every one of parts.

@@ -133,6 +133,11 @@ func transitionSpecs() {
 			}
 		}
 
+		// The oracle can fail: the same children do not match another spec.
+		control := getServer(Default, ns, name)
+		control.Spec.TritonConfig.Tag = "oracle-control"
+		Expect(childMismatches(control)).NotTo(BeEmpty(), "the oracle accepts children of another spec")
+
 		figure("transitions", "%d sequences x %d edits (seed %d), %d failures, observedGeneration caught up p50 %s, p99 %s",
 			transitionSequences, editsPerSequence, transitionSeed, len(failures), ms(percentile(settle, 50)), ms(percentile(settle, 99)))
 		Expect(failures).To(BeEmpty(), strings.Join(failures, "\n"))
