@@ -72,7 +72,7 @@ func selfHealSpecs() {
 		for _, n := range autoscaled {
 			// What the HorizontalPodAutoscaler does: write the scale subresource.
 			Expect(k8sClient.SubResource("scale").Patch(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: n}},
-				client.RawPatch(types.MergePatchType, []byte(`{"spec":{"replicas":3}}`)),
+				client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(`{"spec":{"replicas":%d}}`, hpaReplicas))),
 				client.FieldOwner("horizontal-pod-autoscaler"))).To(Succeed())
 		}
 
