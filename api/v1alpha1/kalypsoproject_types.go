@@ -252,6 +252,7 @@ type KalypsoProjectStatus struct {
 // +kubebuilder:printcolumn:name="Environments",type=integer,JSONPath=`.status.environmentCount`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 40",message="project name must be at most 40 characters so that <project>-<environment> fits a namespace name"
+// +kubebuilder:validation:XValidation:rule="(self.metadata.name != 'kube' && !self.metadata.name.startsWith('kube-')) || !has(self.spec.environments) || self.spec.environments.all(e, has(e.__namespace__))",message="a project named kube or kube-* would place its environments in kube- system namespaces: give every environment a namespace, or rename the project"
 type KalypsoProject struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -1,13 +1,11 @@
 package render
 
 import (
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
@@ -212,33 +210,4 @@ func TestImage(t *testing.T) {
 			}
 		})
 	}
-}
-
-// FuzzChildren feeds arbitrary specs to the renderers: they may refuse a
-// spec, but never panic, and whatever they render follows Triton's grammar.
-func FuzzChildren(f *testing.F) {
-	f.Add([]byte(`{"applicationRef":{"name":"a"},"storageUri":"s3://b/m"}`))
-	f.Add([]byte(`{"applicationRef":{"name":"a"},"storageUri":"pvc://c/x","gpus":2,"autoscaling":{"maxReplicas":3}}`))
-	f.Add([]byte(`{"applicationRef":{"name":"a"},"storageUri":"gs://b","observability":{"tracing":{"collectorEndpoint":"http://c","samplingRate":"0.25"}}}`))
-	f.Add([]byte(`{"storageUri":"as://a/c","tritonConfig":{"parameters":[{"name":"id","value":"x"}],"modelControl":{"mode":"explicit","models":["*"]}}}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var s servingv1alpha1.KalypsoTritonServerSpec
-		if json.Unmarshal(data, &s) != nil {
-			return
-		}
-		srv := &servingv1alpha1.KalypsoTritonServer{ObjectMeta: metav1.ObjectMeta{Name: "srv", Namespace: "ns"}, Spec: s}
-		app := &servingv1alpha1.KalypsoApplication{Spec: servingv1alpha1.KalypsoApplicationSpec{
-			Storage: &servingv1alpha1.Storage{Endpoint: "http://minio:9000"}}}
-		children, err := Children(Input{Server: srv, Application: app})
-		if err != nil {
-			return
-		}
-		dep, err := Deployment(Input{Server: srv, Application: app})
-		if err != nil || len(children) == 0 {
-			t.Fatalf("Children succeeded but Deployment failed: %v", err)
-		}
-		if err := triton.CheckArgs(dep.Spec.Template.Spec.Containers[0].Args); err != nil {
-			t.Fatalf("rendered arguments break Triton's grammar: %v", err)
-		}
-	})
 }

@@ -21,7 +21,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 
 // goldenCases maps a case name to the manifests it renders: every sample in
 // config/samples, and every file under testdata/cases.
-func goldenCases(t *testing.T) map[string][]byte {
+func goldenCases(t testing.TB) map[string][]byte {
 	t.Helper()
 	cases := map[string][]byte{}
 	var samples bytes.Buffer

@@ -2,6 +2,7 @@ package triton
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -155,6 +156,38 @@ func FuzzCheckArgs(f *testing.F) {
 		for _, a := range args {
 			name, value, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
 			_ = CheckParameter(name, value)
+		}
+	})
+}
+
+// FuzzCheckParameter: the validator of user parameters never panics, gives
+// the same verdict twice, and a parameter it accepts is accepted by the
+// command-line check once rendered (bare for a Flag, name=value otherwise).
+func FuzzCheckParameter(f *testing.F) {
+	f.Add("log-verbose", "1")
+	f.Add("model-repository", "/m")
+	f.Add("strict-model-config", "true")
+	f.Add("rate-limit", "execution_count")
+	f.Add("cuda-memory-pool-byte-size", "0:1024")
+	f.Add("--id", "x")
+	f.Fuzz(func(t *testing.T, name, value string) {
+		first := CheckParameter(name, value)
+		if fmt.Sprint(first) != fmt.Sprint(CheckParameter(name, value)) {
+			t.Fatalf("two verdicts for %q=%q", name, value)
+		}
+		if first != nil {
+			return
+		}
+		opt, ok := Lookup(name)
+		if !ok {
+			t.Fatalf("accepted %q, which the grammar does not know", name)
+		}
+		arg := "--" + name + "=" + value
+		if opt.Type == Flag {
+			arg = "--" + name
+		}
+		if err := CheckArgs([]string{"--model-repository=/models", arg}); err != nil {
+			t.Fatalf("accepted %q=%q but its argument %q is refused: %v", name, value, arg, err)
 		}
 	})
 }

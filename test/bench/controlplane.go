@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
 
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv/process"
 )
@@ -36,5 +40,31 @@ func startManager(ctx context.Context, s settings, kubeconfig, logPath string) (
 		QPS:                     s.QPS,
 		Burst:                   s.Burst,
 		MaxConcurrentReconciles: s.Workers,
+		ExtraArgs:               pprofArgs(s),
 	})
+}
+
+func pprofArgs(s settings) []string {
+	if s.Pprof == "" {
+		return nil
+	}
+	return []string{"--pprof-bind-address", s.Pprof}
+}
+
+// saveHeapProfile fetches the manager's heap profile after a collection.
+func saveHeapProfile(addr, path string) error {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		return fmt.Errorf("fetching the heap profile: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -48,6 +48,7 @@ type settings struct {
 	Out           string        `json:"-"`
 	ManagerBinary string        `json:"-"`
 	Kustomize     string        `json:"-"`
+	Pprof         string        `json:"-"`
 }
 
 func main() {
@@ -60,13 +61,14 @@ func main() {
 	flag.IntVar(&s.Concurrency, "concurrency", 16, "client concurrency of creates and baseline writes")
 	flag.Float64Var(&s.QPS, "qps", 200, "manager client QPS")
 	flag.IntVar(&s.Burst, "burst", 400, "manager client burst")
-	flag.IntVar(&s.Workers, "workers", 8, "manager reconciles in parallel per kind")
+	flag.IntVar(&s.Workers, "workers", 16, "manager reconciles in parallel per kind, and the baseline's write concurrency")
 	flag.DurationVar(&s.Steady, "steady", 5*time.Minute, "steady-state observation window")
 	flag.IntVar(&s.Unrelated, "unrelated", 10000, "unrelated Secrets and ConfigMaps (each) for the memory check")
 	flag.IntVar(&s.Churn, "churn", 1000, "unrelated objects churned during the steady-state window")
 	flag.StringVar(&s.Out, "out", "tmp/bench", "output directory (JSON and PNG)")
 	flag.StringVar(&s.ManagerBinary, "manager", "bin/manager", "manager binary")
 	flag.StringVar(&s.Kustomize, "kustomize", os.Getenv("KUSTOMIZE"), "kustomize binary")
+	flag.StringVar(&s.Pprof, "pprof", "", "serve the manager's pprof on this local address and save a heap profile per N")
 	flag.Parse()
 	for _, f := range strings.Split(ns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))

@@ -57,10 +57,7 @@ func plot(rep report, path string) error {
 
 	palette := []color.RGBA{{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255}, {148, 103, 189, 255}}
 	for i, r := range rep.Results {
-		var all []float64
-		for _, o := range r.Operator {
-			all = append(all, o.LatenciesMs...)
-		}
+		all := append([]float64(nil), r.Live.LatenciesMs...)
 		sort.Float64s(all)
 		c := palette[i%len(palette)]
 		px, py := x(all[0]), y(0)

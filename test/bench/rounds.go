@@ -129,7 +129,8 @@ func baselineRound(ctx context.Context, cp *controlPlane, m *manager, s settings
 		}
 	}
 	start := time.Now()
-	err := parallel(n, s.Concurrency, func(i int) error {
+	// The same concurrency as the manager's reconciles.
+	err := parallel(n, s.Workers, func(i int) error {
 		for _, c := range bodies[i] {
 			if err := apply.Apply(ctx, cp.Client, c.Object, apply.Options{FieldOwner: "bench-baseline"}); err != nil {
 				return err
@@ -272,10 +273,18 @@ func (t *tracker) watchAll(ctx context.Context, cp *controlPlane, ns string) err
 	})
 }
 
-// operatorRound creates N servers and times each until its children exist
-// and its status reports the current generation.
-func operatorRound(ctx context.Context, cp *controlPlane, m *manager, s settings, n, round int) (operatorResult, error) {
-	ns := fmt.Sprintf("o-%d-%d", n, round)
+// operatorRound creates N servers in ns and times each until its children
+// exist and its status reports the current generation.
+//
+// Live (preCreate false), the clock of each server starts when its create
+// returns, while the manager runs: that is the latency a user sees, and the
+// burst completion runs from the first create to the last server done.
+//
+// With preCreate, the servers are created while the manager is paused, as
+// the baseline creates them before its clock starts, and the clock starts
+// when the manager resumes: the completion is then the time the operator
+// needs for exactly the writes the baseline makes, comparable with T_ideal.
+func operatorRound(ctx context.Context, cp *controlPlane, m *manager, s settings, n int, ns string, preCreate bool) (operatorResult, error) {
 	if err := createNamespace(ctx, cp.Client, ns); err != nil {
 		return operatorResult{}, err
 	}
@@ -304,16 +313,9 @@ func operatorRound(ctx context.Context, cp *controlPlane, m *manager, s settings
 		return operatorResult{}, err
 	}
 
-	start := time.Now()
-	if err := parallel(n, s.Concurrency, func(i int) error {
-		srv := newServer(ns, i)
-		if err := cp.Client.Create(ctx, srv); err != nil {
-			return err
-		}
-		t.mark(t.created, srv.Name, time.Now())
-		return nil
-	}); err != nil {
-		return operatorResult{}, fmt.Errorf("creating servers: %w", err)
+	start, err := createServers(ctx, cp, m, s, t, n, ns, preCreate)
+	if err != nil {
+		return operatorResult{}, err
 	}
 	select {
 	case <-t.allDone:
@@ -346,6 +348,38 @@ func operatorRound(ctx context.Context, cp *controlPlane, m *manager, s settings
 	res.WritesPerServer = res.Writes / float64(n)
 	res.Conflicts = after.Conflicts - before.Conflicts
 	return res, nil
+}
+
+// createServers creates the round's servers and returns when the clock
+// starts: at the first create, or, with preCreate, when the manager, paused
+// during the creates, resumes.
+func createServers(ctx context.Context, cp *controlPlane, m *manager, s settings, t *tracker, n int, ns string, preCreate bool) (time.Time, error) {
+	if preCreate {
+		m.Pause()
+	}
+	start := time.Now()
+	err := parallel(n, s.Concurrency, func(i int) error {
+		srv := newServer(ns, i)
+		if err := cp.Client.Create(ctx, srv); err != nil {
+			return err
+		}
+		if !preCreate {
+			t.mark(t.created, srv.Name, time.Now())
+		}
+		return nil
+	})
+	if !preCreate {
+		return start, err
+	}
+	start = time.Now()
+	m.Resume()
+	if err != nil {
+		return start, fmt.Errorf("creating servers: %w", err)
+	}
+	for i := range n {
+		t.mark(t.created, newServer(ns, i).Name, start)
+	}
+	return start, nil
 }
 
 // waitQuiet waits until the manager's write counter stops moving.

@@ -22,6 +22,7 @@ type nResult struct {
 	N              int              `json:"n"`
 	Baseline       []baselineResult `json:"baseline"`
 	Operator       []operatorResult `json:"operator"`
+	Live           operatorResult   `json:"live"`
 	IdealSeconds   []float64        `json:"tIdealSeconds"`
 	Ratios         []float64        `json:"ratiosOverIdeal"`
 	RatioMedian    float64          `json:"ratioMedian"`
@@ -34,6 +35,8 @@ type nResult struct {
 	Conflicts      float64          `json:"conflicts"`
 	RSSMiB         float64          `json:"rssMiB"`
 	HWMMiB         float64          `json:"hwmMiB"`
+	AnonMiB        float64          `json:"rssAnonMiB"`
+	FileMiB        float64          `json:"rssFileMiB"`
 	RSSPerServerKB float64          `json:"rssPerServerKiB"`
 }
 
@@ -48,6 +51,8 @@ type steadyResult struct {
 	ChurnedObjects       int           `json:"churnedObjects"`
 	RSSBeforeMiB         float64       `json:"rssBeforeUnrelatedMiB"`
 	RSSAfterMiB          float64       `json:"rssAfterUnrelatedMiB"`
+	AnonBeforeMiB        float64       `json:"rssAnonBeforeUnrelatedMiB"`
+	AnonAfterMiB         float64       `json:"rssAnonAfterUnrelatedMiB"`
 	GrowthPercent        float64       `json:"rssGrowthPercent"`
 	UnrelatedReconciles  float64       `json:"reconcilesFromUnrelated"`
 	UnrelatedObjectCount int           `json:"unrelatedObjects"`
@@ -95,7 +100,7 @@ func run(ctx context.Context, s settings) error {
 			if err != nil {
 				return fmt.Errorf("baseline round %d at %d servers: %w", r, n, err)
 			}
-			o, err := operatorRound(ctx, cp, m, s, n, r)
+			o, err := operatorRound(ctx, cp, m, s, n, fmt.Sprintf("o-%d-%d", n, r), true)
 			if err != nil {
 				return fmt.Errorf("operator round %d at %d servers: %w", r, n, err)
 			}
@@ -106,17 +111,28 @@ func run(ctx context.Context, s settings) error {
 			res.Ratios = append(res.Ratios, o.Completion.Seconds()/ideal)
 			fmt.Printf("N=%-5d round %d: baseline %.0f writes/s, T_ideal %.3fs, operator %.3fs (x%.2f), %.2f writes/server\n",
 				n, r, b.WritesPerSec, ideal, o.Completion.Seconds(), o.Completion.Seconds()/ideal, o.WritesPerServer)
-			if r < s.Rounds-1 {
-				if err := cleanup(ctx, cp.Client, fmt.Sprintf("o-%d-%d", n, r)); err != nil {
-					return err
-				}
-				if err := waitQuiet(ctx, m); err != nil {
-					return err
-				}
+			if err := cleanup(ctx, cp.Client, fmt.Sprintf("o-%d-%d", n, r)); err != nil {
+				return err
+			}
+			if err := waitQuiet(ctx, m); err != nil {
+				return err
 			}
 		}
+		live, err := operatorRound(ctx, cp, m, s, n, liveNamespace(n), false)
+		if err != nil {
+			return fmt.Errorf("live round at %d servers: %w", n, err)
+		}
+		res.Live = live
+		fmt.Printf("N=%-5d live round: burst %.3fs, p50 %.1fms, p99 %.1fms, %.2f writes/server\n",
+			n, live.Completion.Seconds(), percentile(live.LatenciesMs, 50), percentile(live.LatenciesMs, 99), live.WritesPerServer)
 		summarize(&res)
+		if s.Pprof != "" {
+			if err := saveHeapProfile(s.Pprof, filepath.Join(out, fmt.Sprintf("heap-%d.pb.gz", n))); err != nil {
+				return err
+			}
+		}
 		res.RSSMiB, res.HWMMiB = m.Memory()
+		res.AnonMiB, res.FileMiB = rssSplit(m.PID())
 		res.RSSPerServerKB = res.RSSMiB * 1024 / float64(totalServers(s, n))
 		rep.Results = append(rep.Results, res)
 	}
@@ -156,17 +172,19 @@ func totalServers(s settings, upTo int) int {
 	return total
 }
 
+// liveNamespace holds the servers of N's live round, which stay for the
+// larger Ns and the steady-state checks.
+func liveNamespace(n int) string { return fmt.Sprintf("l-%d", n) }
+
 func summarize(res *nResult) {
-	var all []float64
-	var writes, conflicts float64
+	lat := res.Live.LatenciesMs
+	res.P50Ms, res.P90Ms, res.P99Ms = percentile(lat, 50), percentile(lat, 90), percentile(lat, 99)
+	writes, conflicts := res.Live.WritesPerServer, res.Live.Conflicts
 	for _, o := range res.Operator {
-		all = append(all, o.LatenciesMs...)
 		writes += o.WritesPerServer
 		conflicts += o.Conflicts
 	}
-	sort.Float64s(all)
-	res.P50Ms, res.P90Ms, res.P99Ms = percentile(all, 50), percentile(all, 90), percentile(all, 99)
-	res.WritesPerSrv = writes / float64(len(res.Operator))
+	res.WritesPerSrv = writes / float64(len(res.Operator)+1)
 	res.Conflicts = conflicts
 	r := append([]float64(nil), res.Ratios...)
 	sort.Float64s(r)
@@ -188,7 +206,7 @@ func steadyState(ctx context.Context, cp *controlPlane, m *manager, s settings, 
 	if err != nil {
 		return nil, m, err
 	}
-	if err := disturb(ctx, cp, s, fmt.Sprintf("o-%d-%d", n, s.Rounds-1), res); err != nil {
+	if err := disturb(ctx, cp, s, liveNamespace(n), res); err != nil {
 		return nil, m, err
 	}
 	if err := waitQuiet(ctx, m); err != nil {
@@ -282,6 +300,7 @@ func restart(ctx context.Context, m *manager, s settings, kubeconfig, logPath st
 // and reports the manager's memory growth and reconciles.
 func unrelatedMemory(ctx context.Context, cp *controlPlane, m *manager, s settings, before counters, res *steadyResult) error {
 	res.RSSBeforeMiB, _ = m.Memory()
+	res.AnonBeforeMiB, _ = rssSplit(m.PID())
 	if err := createNamespace(ctx, cp.Client, "unrelated"); err != nil {
 		return err
 	}
@@ -302,6 +321,7 @@ func unrelatedMemory(ctx context.Context, cp *controlPlane, m *manager, s settin
 	}
 	runtimeGC()
 	res.RSSAfterMiB, _ = m.Memory()
+	res.AnonAfterMiB, _ = rssSplit(m.PID())
 	after, err := m.Metrics()
 	if err != nil {
 		return err
@@ -311,6 +331,31 @@ func unrelatedMemory(ctx context.Context, cp *controlPlane, m *manager, s settin
 		res.GrowthPercent = 100 * (res.RSSAfterMiB - res.RSSBeforeMiB) / res.RSSBeforeMiB
 	}
 	return nil
+}
+
+// rssSplit splits the manager's resident memory into anonymous memory (its
+// heap, stacks and runtime: what its work costs) and file-backed pages (the
+// binary's code and read-only data, shared and reclaimable), in MiB.
+func rssSplit(pid int) (anon, file float64) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		var v float64
+		_, _ = fmt.Sscan(f[1], &v)
+		switch f[0] {
+		case "RssAnon:":
+			anon = v / 1024
+		case "RssFile:":
+			file = v / 1024
+		}
+	}
+	return anon, file
 }
 
 // runtimeGC gives the manager's Go runtime a moment to return memory.
@@ -340,8 +385,8 @@ func machineInfo() map[string]string {
 }
 
 func printTable(rep report) {
-	fmt.Printf("\n%-6s %10s %10s %8s %8s %8s %8s %12s %8s %8s %9s\n",
-		"N", "T_ideal s", "O s", "O/B med", "min", "max", "p50 ms", "p99 ms", "wr/srv", "W_min", "RSS MiB")
+	fmt.Printf("\n%-6s %10s %10s %8s %8s %8s %8s %12s %8s %8s %9s %9s\n",
+		"N", "T_ideal s", "O s", "O/B med", "min", "max", "p50 ms", "p99 ms", "wr/srv", "W_min", "RSS MiB", "anon MiB")
 	for _, r := range rep.Results {
 		var ideal, comp float64
 		for i := range r.Operator {
@@ -349,14 +394,15 @@ func printTable(rep report) {
 			comp += r.Operator[i].Completion.Seconds()
 		}
 		k := float64(len(r.Operator))
-		fmt.Printf("%-6d %10.3f %10.3f %8.2f %8.2f %8.2f %8.1f %12.1f %8.2f %8d %9.1f\n",
-			r.N, ideal/k, comp/k, r.RatioMedian, r.RatioMin, r.RatioMax, r.P50Ms, r.P99Ms, r.WritesPerSrv, rep.WMin, r.RSSMiB)
+		fmt.Printf("%-6d %10.3f %10.3f %8.2f %8.2f %8.2f %8.1f %12.1f %8.2f %8d %9.1f %9.1f\n",
+			r.N, ideal/k, comp/k, r.RatioMedian, r.RatioMin, r.RatioMax, r.P50Ms, r.P99Ms, r.WritesPerSrv, rep.WMin, r.RSSMiB, r.AnonMiB)
 	}
 	if st := rep.Steady; st != nil {
 		fmt.Printf("\nsteady state (N=%d, %s): %.0f writes (touched %d Deployments, churned %d unrelated objects, restarted)\n",
 			st.N, st.Window, st.Writes, st.TouchedDeployments, st.ChurnedObjects)
 		fmt.Printf("restart: %.2fs to re-check every server, %.0f writes\n", st.RestartSeconds, st.RestartWrites)
-		fmt.Printf("unrelated objects (%d): RSS %.1f -> %.1f MiB (%+.1f%%), %.0f reconciles\n",
-			st.UnrelatedObjectCount, st.RSSBeforeMiB, st.RSSAfterMiB, st.GrowthPercent, st.UnrelatedReconciles)
+		fmt.Printf("unrelated objects (%d): RSS %.1f -> %.1f MiB (%+.1f%%; anonymous %.1f -> %.1f), %.0f reconciles\n",
+			st.UnrelatedObjectCount, st.RSSBeforeMiB, st.RSSAfterMiB, st.GrowthPercent, st.AnonBeforeMiB, st.AnonAfterMiB,
+			st.UnrelatedReconciles)
 	}
 }

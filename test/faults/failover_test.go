@@ -20,9 +20,13 @@ import (
 const (
 	// leaseName is LeaderElectionID in cmd/manager/main.go.
 	leaseName = "kalypso-serving.serving.kalypso.io"
-	// leaseDuration is controller-runtime's default; the manager has no
-	// flag to change it.
-	leaseDuration = 15 * time.Second
+	// leaseDuration, renewDeadline and retryPeriod are passed to both
+	// managers (--leader-elect-*). A standby takes over at most
+	// leaseDuration + 2 × retryPeriod after the leader's death: it must
+	// see the last renewal, then the expiry.
+	leaseDuration = 8 * time.Second
+	renewDeadline = 6 * time.Second
+	retryPeriod   = 500 * time.Millisecond
 	// failoverServers are created while the leader is killed.
 	failoverServers = 30
 )

@@ -42,6 +42,8 @@ func startManager(name, kubeconfig string, leaderElect bool) *process.Manager {
 		Burst:                   400,
 		LeaderElect:             leaderElect,
 		LeaderElectionNamespace: process.ManagerNamespace,
+		ExtraArgs: []string{"--leader-elect-lease-duration", leaseDuration.String(),
+			"--leader-elect-renew-deadline", renewDeadline.String(), "--leader-elect-retry-period", retryPeriod.String()},
 	})
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
 	return m

@@ -222,6 +222,8 @@ var _ = Describe("Admission", Ordered, ContinueOnFailure, func() {
 			with(validApplication(), "spec.storage.secretRef", yamlValue(`{name: creds, namespace: other}`)), `unknown field "spec.storage.secretRef.namespace"`),
 		Entry("a project with a kube- system namespace as an environment",
 			with(validProject(), "spec.environments", yamlValue(`[{name: dev, namespace: kube-system}]`)), "must not be default or a kube- system namespace"),
+		Entry("a project named kube whose environment would default to kube-system",
+			with(with(validProject(), "metadata.name", "kube"), "spec.environments", yamlValue(`[{name: system}]`)), "would place its environments in kube- system namespaces"),
 		Entry("a project with the default namespace as an environment",
 			with(validProject(), "spec.environments", yamlValue(`[{name: dev, namespace: default}]`)), "must not be default or a kube- system namespace"),
 		Entry("a project with two environments of the same name",

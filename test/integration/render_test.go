@@ -150,6 +150,12 @@ func (w *warningRecorder) HandleWarningHeaderWithContext(_ context.Context, _ in
 	w.msgs = append(w.msgs, msg)
 }
 
+func (w *warningRecorder) reset() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = nil
+}
+
 func (w *warningRecorder) all() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -5,6 +5,7 @@ package tritonserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -218,9 +219,94 @@ func (r *Reconciler) reconcileChild(ctx context.Context, srv *servingv1alpha1.Ka
 		}
 		return res, nil
 	}
+	if err := r.releaseCollidingPorts(ctx, live, child.Object); err != nil {
+		return res, err
+	}
 	applied, err := r.applyIfChanged(ctx, live, child.Object)
-	res.applied = applied
+	// Only a new spec starts a rollout: an apply that restored metadata
+	// (labels, an owner reference) leaves the Deployment's generation as is.
+	res.applied = applied && (live == nil || child.Object.GetGeneration() != live.GetGeneration())
 	return res, err
+}
+
+// releaseCollidingPorts removes, before the apply, a port that another
+// field manager added or edited under the name of a port the operator
+// renders (`kubectl edit` of a Service's port number does this). Ports are
+// keyed by number, so the apply would add the operator's port next to it and
+// be refused for the duplicate name; the server could never heal. Ports
+// under other names are left alone.
+func (r *Reconciler) releaseCollidingPorts(ctx context.Context, live client.Object, desired *unstructured.Unstructured) error {
+	var patch map[string]any
+	switch l := live.(type) {
+	case *corev1.Service:
+		want, _, _ := unstructured.NestedSlice(desired.Object, "spec", "ports")
+		var drop []any
+		for _, p := range l.Spec.Ports {
+			if collides(want, "port", p.Name, int64(p.Port)) {
+				drop = append(drop, map[string]any{"port": p.Port, "$patch": "delete"})
+			}
+		}
+		if len(drop) > 0 {
+			patch = map[string]any{"spec": map[string]any{"ports": drop}}
+		}
+	case *appsv1.Deployment:
+		containers, _, _ := unstructured.NestedSlice(desired.Object, "spec", "template", "spec", "containers")
+		var patched []any
+		for _, c := range l.Spec.Template.Spec.Containers {
+			want := portsOf(containers, c.Name)
+			var drop []any
+			for _, p := range c.Ports {
+				if collides(want, "containerPort", p.Name, int64(p.ContainerPort)) {
+					drop = append(drop, map[string]any{"containerPort": p.ContainerPort, "$patch": "delete"})
+				}
+			}
+			if len(drop) > 0 {
+				patched = append(patched, map[string]any{"name": c.Name, "ports": drop})
+			}
+		}
+		if len(patched) > 0 {
+			patch = map[string]any{"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": patched}}}}
+		}
+	}
+	if patch == nil {
+		return nil
+	}
+	data, err := json.Marshal(patch)
+	if err != nil {
+		return err
+	}
+	log.FromContext(ctx).Info("removing ports another manager set under the operator's port names", "kind", desired.GetKind(), "name", live.GetName())
+	if err := r.Patch(ctx, live, client.RawPatch(types.StrategicMergePatchType, data), client.FieldOwner(render.FieldOwner)); err != nil {
+		return fmt.Errorf("removing colliding ports of %s %s: %w", desired.GetKind(), live.GetName(), err)
+	}
+	return nil
+}
+
+// collides reports whether a live port (name, number) takes the name of a
+// wanted port with another number.
+func collides(want []any, numberField, name string, number int64) bool {
+	for _, w := range want {
+		m, ok := w.(map[string]any)
+		if !ok || name == "" || m["name"] != name {
+			continue
+		}
+		wn, _, _ := unstructured.NestedFieldNoCopy(m, numberField)
+		if fmt.Sprint(wn) != fmt.Sprint(number) {
+			return true
+		}
+	}
+	return false
+}
+
+// portsOf returns the rendered ports of the named container.
+func portsOf(containers []any, name string) []any {
+	for _, c := range containers {
+		if m, ok := c.(map[string]any); ok && m["name"] == name {
+			ports, _ := m["ports"].([]any)
+			return ports
+		}
+	}
+	return nil
 }
 
 // checkOwnership allows a reconcile to touch live (nil: absent) only when
@@ -332,10 +418,13 @@ func (r *Reconciler) deleteOwned(ctx context.Context, obj client.Object) error {
 // CRD the server still serves; the condition says why there is no monitor.
 func (r *Reconciler) reconcileServiceMonitor(ctx context.Context, srv *servingv1alpha1.KalypsoTritonServer, child render.Child) error {
 	st := &srv.Status
-	_, err := r.RESTMapper().RESTMapping(render.ServiceMonitorGVK.GroupKind(), render.ServiceMonitorGVK.Version)
-	crdInstalled := err == nil
-	if err != nil && !meta.IsNoMatchError(err) {
-		return fmt.Errorf("discovering ServiceMonitor: %w", err)
+	if child.Object == nil && meta.FindStatusCondition(st.Conditions, servingv1alpha1.ConditionServiceMonitorReady) == nil {
+		// Never asked for, so never created: nothing to look up or delete.
+		return nil
+	}
+	crdInstalled, err := r.serviceMonitorCRDInstalled(ctx)
+	if err != nil {
+		return err
 	}
 	if child.Object == nil {
 		meta.RemoveStatusCondition(&st.Conditions, servingv1alpha1.ConditionServiceMonitorReady)
@@ -376,6 +465,22 @@ func (r *Reconciler) reconcileServiceMonitor(ctx context.Context, srv *servingv1
 	conditions.Set(&st.Conditions, srv.Generation, servingv1alpha1.ConditionServiceMonitorReady, metav1.ConditionTrue,
 		servingv1alpha1.ReasonReconciled, "ServiceMonitor applied")
 	return nil
+}
+
+// serviceMonitorCRDInstalled looks the CRD up in the cache the CRD watch
+// fills (metadata only). Asking the REST mapper instead would run API
+// discovery on every reconcile while the CRD is absent.
+func (r *Reconciler) serviceMonitorCRDInstalled(ctx context.Context) (bool, error) {
+	crd := &metav1.PartialObjectMetadata{}
+	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	err := r.Get(ctx, types.NamespacedName{Name: serviceMonitorCRD}, crd)
+	switch {
+	case apierrors.IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("looking up the ServiceMonitor CRD: %w", err)
+	}
+	return crd.DeletionTimestamp.IsZero(), nil
 }
 
 // writeStatus patches the status once, and only when it changed.
