@@ -18,8 +18,8 @@ import (
 // refuse a spec with a typed error, but never panics, renders the same
 // bytes for the same input, and what it renders is coherent: Triton's
 // grammar holds, every object is named, placed and owned as the operator
-// expects. test/integration's FuzzAdmittedServerRendersAdmittedObjects
-// adds the API server's verdict. Seeds: testdata/fuzz, plus the cases.
+// expects. test/integration replays the FuzzChildren corpus against the API
+// server for its verdict. Seeds: testdata/fuzz, plus the render cases.
 
 const fuzzUID = "00000000-0000-0000-0000-0000000000f1"
 

@@ -38,6 +38,7 @@ import (
 type settings struct {
 	Ns            []int         `json:"n"`
 	Rounds        int           `json:"roundsPerKind"`
+	Rounds10k     int           `json:"roundsPerKindAt10k"`
 	Concurrency   int           `json:"concurrency"`
 	QPS           float64       `json:"managerQPS"`
 	Burst         int           `json:"managerBurst"`
@@ -57,6 +58,7 @@ func main() {
 	var tenK bool
 	flag.StringVar(&ns, "n", "1,100,1000", "comma-separated server counts")
 	flag.BoolVar(&tenK, "n10k", false, "also measure N=10000")
+	flag.IntVar(&s.Rounds10k, "rounds10k", 1, "baseline/operator round pairs at N=10000")
 	flag.IntVar(&s.Rounds, "rounds", 3, "baseline/operator round pairs per N (B,O,B,O,...)")
 	flag.IntVar(&s.Concurrency, "concurrency", 16, "client concurrency of creates and baseline writes")
 	flag.Float64Var(&s.QPS, "qps", 200, "manager client QPS")

@@ -128,6 +128,13 @@ func baselineRound(ctx context.Context, cp *controlPlane, m *manager, s settings
 			}
 		}
 	}
+	// The same observers as an operator round: the tracker's watches cost
+	// the API server the same event deliveries.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := newTracker(n).watchAll(wctx, cp, ns); err != nil {
+		return baselineResult{}, err
+	}
 	start := time.Now()
 	// The same concurrency as the manager's reconciles.
 	err := parallel(n, s.Workers, func(i int) error {

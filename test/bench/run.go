@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -52,6 +54,8 @@ type steadyResult struct {
 	RSSBeforeMiB         float64       `json:"rssBeforeUnrelatedMiB"`
 	RSSAfterMiB          float64       `json:"rssAfterUnrelatedMiB"`
 	AnonBeforeMiB        float64       `json:"rssAnonBeforeUnrelatedMiB"`
+	HeapBeforeMiB        float64       `json:"heapInuseBeforeUnrelatedMiB"`
+	HeapAfterMiB         float64       `json:"heapInuseAfterUnrelatedMiB"`
 	AnonAfterMiB         float64       `json:"rssAnonAfterUnrelatedMiB"`
 	GrowthPercent        float64       `json:"rssGrowthPercent"`
 	UnrelatedReconciles  float64       `json:"reconcilesFromUnrelated"`
@@ -95,7 +99,11 @@ func run(ctx context.Context, s settings) error {
 	rep := report{Settings: s, Machine: machineInfo(), WMin: wMin}
 	for _, n := range s.Ns {
 		res := nResult{N: n}
-		for r := 0; r < s.Rounds; r++ {
+		rounds := s.Rounds
+		if n >= 10000 {
+			rounds = s.Rounds10k
+		}
+		for r := 0; r < rounds; r++ {
 			b, err := baselineRound(ctx, cp, m, s, n, r)
 			if err != nil {
 				return fmt.Errorf("baseline round %d at %d servers: %w", r, n, err)
@@ -301,6 +309,7 @@ func restart(ctx context.Context, m *manager, s settings, kubeconfig, logPath st
 func unrelatedMemory(ctx context.Context, cp *controlPlane, m *manager, s settings, before counters, res *steadyResult) error {
 	res.RSSBeforeMiB, _ = m.Memory()
 	res.AnonBeforeMiB, _ = rssSplit(m.PID())
+	res.HeapBeforeMiB = heapInuse(s.Pprof)
 	if err := createNamespace(ctx, cp.Client, "unrelated"); err != nil {
 		return err
 	}
@@ -322,6 +331,7 @@ func unrelatedMemory(ctx context.Context, cp *controlPlane, m *manager, s settin
 	runtimeGC()
 	res.RSSAfterMiB, _ = m.Memory()
 	res.AnonAfterMiB, _ = rssSplit(m.PID())
+	res.HeapAfterMiB = heapInuse(s.Pprof)
 	after, err := m.Metrics()
 	if err != nil {
 		return err
@@ -356,6 +366,32 @@ func rssSplit(pid int) (anon, file float64) {
 		}
 	}
 	return anon, file
+}
+
+// heapInuse is the manager's heap in use right after a collection (what it
+// retains, without garbage awaiting collection or pages not yet returned to
+// the OS), in MiB; 0 without -pprof.
+func heapInuse(addr string) float64 {
+	if addr == "" {
+		return 0
+	}
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?gc=1&debug=1")
+	if err != nil {
+		return 0
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "# HeapInuse = "); ok {
+			var b float64
+			_, _ = fmt.Sscan(v, &b)
+			return b / (1 << 20)
+		}
+	}
+	return 0
 }
 
 // runtimeGC gives the manager's Go runtime a moment to return memory.
@@ -401,8 +437,8 @@ func printTable(rep report) {
 		fmt.Printf("\nsteady state (N=%d, %s): %.0f writes (touched %d Deployments, churned %d unrelated objects, restarted)\n",
 			st.N, st.Window, st.Writes, st.TouchedDeployments, st.ChurnedObjects)
 		fmt.Printf("restart: %.2fs to re-check every server, %.0f writes\n", st.RestartSeconds, st.RestartWrites)
-		fmt.Printf("unrelated objects (%d): RSS %.1f -> %.1f MiB (%+.1f%%; anonymous %.1f -> %.1f), %.0f reconciles\n",
+		fmt.Printf("unrelated objects (%d): RSS %.1f -> %.1f MiB (%+.1f%%; anonymous %.1f -> %.1f; heap in use after GC %.1f -> %.1f), %.0f reconciles\n",
 			st.UnrelatedObjectCount, st.RSSBeforeMiB, st.RSSAfterMiB, st.GrowthPercent, st.AnonBeforeMiB, st.AnonAfterMiB,
-			st.UnrelatedReconciles)
+			st.HeapBeforeMiB, st.HeapAfterMiB, st.UnrelatedReconciles)
 	}
 }

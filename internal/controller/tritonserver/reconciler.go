@@ -418,8 +418,10 @@ func (r *Reconciler) deleteOwned(ctx context.Context, obj client.Object) error {
 // CRD the server still serves; the condition says why there is no monitor.
 func (r *Reconciler) reconcileServiceMonitor(ctx context.Context, srv *servingv1alpha1.KalypsoTritonServer, child render.Child) error {
 	st := &srv.Status
-	if child.Object == nil && meta.FindStatusCondition(st.Conditions, servingv1alpha1.ConditionServiceMonitorReady) == nil {
-		// Never asked for, so never created: nothing to look up or delete.
+	if child.Object == nil && srv.Status.ObservedGeneration == srv.Generation &&
+		meta.FindStatusCondition(st.Conditions, servingv1alpha1.ConditionServiceMonitorReady) == nil {
+		// Not asked for by the spec last reconciled, nor since: nothing was
+		// created, so there is nothing to look up or delete.
 		return nil
 	}
 	crdInstalled, err := r.serviceMonitorCRDInstalled(ctx)
@@ -497,7 +499,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
 
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&servingv1alpha1.KalypsoTritonServer{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Every update, status included, is seen: a reconcile that ran on a
+		// cache not yet holding the previous status write would otherwise
+		// skip a needed write (or a cleanup) and nothing would wake it. A
+		// status that is already right costs a reconcile, never a write.
+		For(&servingv1alpha1.KalypsoTritonServer{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
