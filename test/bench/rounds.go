@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -161,10 +162,19 @@ func baselineRound(ctx context.Context, cp *controlPlane, m *manager, s settings
 }
 
 // cleanup deletes what a round created (envtest has no garbage collector).
+// A collection delete of thousands of Services can outlast the API server's
+// request timeout while it goes on deleting: it is repeated until it
+// returns in time.
 func cleanup(ctx context.Context, c client.Client, ns string) error {
 	for _, obj := range []client.Object{&servingv1alpha1.KalypsoTritonServer{}, &appsv1.Deployment{}, &corev1.Service{},
 		&servingv1alpha1.KalypsoApplication{}} {
-		if err := c.DeleteAllOf(ctx, obj, client.InNamespace(ns)); err != nil {
+		var err error
+		for attempt := 0; attempt < 10; attempt++ {
+			if err = c.DeleteAllOf(ctx, obj, client.InNamespace(ns)); !apierrors.IsTimeout(err) && !apierrors.IsServerTimeout(err) {
+				break
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("cleaning %s: %w", ns, err)
 		}
 	}

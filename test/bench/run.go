@@ -143,6 +143,10 @@ func run(ctx context.Context, s settings) error {
 		res.AnonMiB, res.FileMiB = rssSplit(m.PID())
 		res.RSSPerServerKB = res.RSSMiB * 1024 / float64(totalServers(s, n))
 		rep.Results = append(rep.Results, res)
+		// Saved after every N, so a later failure keeps what was measured.
+		if err := writeReport(rep, out); err != nil {
+			return err
+		}
 	}
 
 	steady, m2, err := steadyState(ctx, cp, m, s, kubeconfig, logPath)
@@ -152,14 +156,7 @@ func run(ctx context.Context, s settings) error {
 	}
 	rep.Steady = steady
 
-	data, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(out, "bench.json"), data, 0o644); err != nil {
-		return err
-	}
-	if err := plot(rep, filepath.Join(out, "latency.png")); err != nil {
+	if err := writeReport(rep, out); err != nil {
 		return err
 	}
 	printTable(rep)
@@ -178,6 +175,18 @@ func totalServers(s settings, upTo int) int {
 		}
 	}
 	return total
+}
+
+// writeReport writes bench.json and the latency plot.
+func writeReport(rep report, out string) error {
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "bench.json"), data, 0o644); err != nil {
+		return err
+	}
+	return plot(rep, filepath.Join(out, "latency.png"))
 }
 
 // liveNamespace holds the servers of N's live round, which stay for the
