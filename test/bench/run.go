@@ -140,7 +140,7 @@ func run(ctx context.Context, s settings) error {
 			}
 		}
 		res.RSSMiB, res.HWMMiB = m.Memory()
-		res.AnonMiB, res.FileMiB = rssSplit(m.PID())
+		res.AnonMiB, res.FileMiB = rssSplit(m)
 		res.RSSPerServerKB = res.RSSMiB * 1024 / float64(totalServers(s, n))
 		rep.Results = append(rep.Results, res)
 		// Saved after every N, so a later failure keeps what was measured.
@@ -317,7 +317,7 @@ func restart(ctx context.Context, m *manager, s settings, kubeconfig, logPath st
 // and reports the manager's memory growth and reconciles.
 func unrelatedMemory(ctx context.Context, cp *controlPlane, m *manager, s settings, before counters, res *steadyResult) error {
 	res.RSSBeforeMiB, _ = m.Memory()
-	res.AnonBeforeMiB, _ = rssSplit(m.PID())
+	res.AnonBeforeMiB, _ = rssSplit(m)
 	res.HeapBeforeMiB = heapInuse(s.Pprof)
 	if err := createNamespace(ctx, cp.Client, "unrelated"); err != nil {
 		return err
@@ -339,7 +339,7 @@ func unrelatedMemory(ctx context.Context, cp *controlPlane, m *manager, s settin
 	}
 	runtimeGC()
 	res.RSSAfterMiB, _ = m.Memory()
-	res.AnonAfterMiB, _ = rssSplit(m.PID())
+	res.AnonAfterMiB, _ = rssSplit(m)
 	res.HeapAfterMiB = heapInuse(s.Pprof)
 	after, err := m.Metrics()
 	if err != nil {
@@ -355,26 +355,9 @@ func unrelatedMemory(ctx context.Context, cp *controlPlane, m *manager, s settin
 // rssSplit splits the manager's resident memory into anonymous memory (its
 // heap, stacks and runtime: what its work costs) and file-backed pages (the
 // binary's code and read-only data, shared and reclaimable), in MiB.
-func rssSplit(pid int) (anon, file float64) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		var v float64
-		_, _ = fmt.Sscan(f[1], &v)
-		switch f[0] {
-		case "RssAnon:":
-			anon = v / 1024
-		case "RssFile:":
-			file = v / 1024
-		}
-	}
-	return anon, file
+func rssSplit(m *manager) (anon, file float64) {
+	v := m.ProcStatus("RssAnon", "RssFile")
+	return v["RssAnon"], v["RssFile"]
 }
 
 // heapInuse is the manager's heap in use right after a collection (what it

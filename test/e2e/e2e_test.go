@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -279,7 +277,7 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "manager-pod-security", Labels: map[string]string{
 			"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted"}}}
 		Expect(client.IgnoreAlreadyExists(k8sClient.Create(ctx, ns))).To(Succeed())
-		warnings := &warningRecorder{}
+		warnings := &testenv.WarningRecorder{}
 		wcfg := rest.CopyConfig(restConfig)
 		wcfg.WarningHandlerWithContext = warnings
 		wc, err := client.New(wcfg, client.Options{Scheme: scheme})
@@ -288,9 +286,9 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 			Spec: *tmpl.Spec.DeepCopy()}
 		pod.Spec.ServiceAccountName = ""
 		Expect(wc.Create(ctx, pod, client.DryRunAll)).To(Succeed())
-		Expect(warnings.msgs).To(BeEmpty())
+		Expect(warnings.All()).To(BeEmpty())
 		AddReportEntry("manager pod security", fmt.Sprintf("restricted: admitted, %d warnings; %d NetworkPolicy selecting it",
-			len(warnings.msgs), selected))
+			len(warnings.All()), selected))
 	})
 
 	It("left no error in the manager's log", func() {
@@ -305,15 +303,3 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 		Expect(errs).To(BeEmpty(), fmt.Sprintf("%d error lines", len(errs)))
 	})
 })
-
-// warningRecorder keeps every warning header the API server sent.
-type warningRecorder struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (w *warningRecorder) HandleWarningHeaderWithContext(_ context.Context, _ int, _ string, msg string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.msgs = append(w.msgs, msg)
-}

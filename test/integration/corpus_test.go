@@ -38,7 +38,7 @@ const fuzzNamespace = "fuzz"
 // operator reports as a condition. `make fuzz` grows the corpus.
 var _ = Describe("The renderers' fuzz corpus", func() {
 	It("renders every admitted server spec into objects the API server admits, without warnings", func() {
-		warnings := &warningRecorder{}
+		warnings := &testenv.WarningRecorder{}
 		wcfg := rest.CopyConfig(cfg)
 		wcfg.WarningHandlerWithContext = warnings
 		c, err := client.New(wcfg, client.Options{Scheme: scheme})
@@ -71,13 +71,13 @@ var _ = Describe("The renderers' fuzz corpus", func() {
 				continue
 			}
 			Expect(err).NotTo(HaveOccurred(), "an untyped render error for admitted spec %s", serverSpec)
-			warnings.reset()
+			warnings.Reset()
 			for _, child := range children {
 				if child.Object != nil && child.GVK != render.ServiceMonitorGVK { // no Prometheus Operator CRD here
 					admitChild(ctx, c, child, serverSpec)
 				}
 			}
-			Expect(warnings.all()).To(BeEmpty(), "admitted spec %s rendered objects with warnings", serverSpec)
+			Expect(warnings.All()).To(BeEmpty(), "admitted spec %s rendered objects with warnings", serverSpec)
 			rendered++
 		}
 		Expect(rendered).To(BeNumerically(">=", 4), "too few corpus specs reach the renderers: of %d, %d refused at admission, %d by the renderer",

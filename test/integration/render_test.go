@@ -2,7 +2,6 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"maps"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -97,7 +95,7 @@ var _ = Describe("Rendered objects", func() {
 		}
 		// Pod Security's warn mode answers for the Deployments' pod
 		// templates; every warning the API server sends is collected.
-		warnings := &warningRecorder{}
+		warnings := &testenv.WarningRecorder{}
 		wcfg := rest.CopyConfig(cfg)
 		wcfg.WarningHandlerWithContext = warnings
 		wc, err := client.New(wcfg, client.Options{Scheme: scheme})
@@ -131,36 +129,12 @@ var _ = Describe("Rendered objects", func() {
 			}
 		}
 		Expect(pods).To(BeNumerically(">=", 7))
-		Expect(warnings.all()).To(BeEmpty(), "API server warnings")
+		Expect(warnings.All()).To(BeEmpty(), "API server warnings")
 		AddReportEntry("pod security", fmt.Sprintf("%d objects applied, %d pod templates admitted under restricted, %d warnings",
-			applied, pods, len(warnings.all())))
+			applied, pods, len(warnings.All())))
 		By(fmt.Sprintf("applied %d objects and admitted %d pod templates, 0 warnings", applied, pods))
 	})
 })
-
-// warningRecorder keeps every warning header the API server sent.
-type warningRecorder struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (w *warningRecorder) HandleWarningHeaderWithContext(_ context.Context, _ int, _ string, msg string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.msgs = append(w.msgs, msg)
-}
-
-func (w *warningRecorder) reset() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.msgs = nil
-}
-
-func (w *warningRecorder) all() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.msgs)
-}
 
 var _ = Describe("The CRD's list of Triton options", func() {
 	It("matches the options a user may set according to Triton's grammar", func() {

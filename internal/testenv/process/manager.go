@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -235,22 +236,29 @@ func value(line string) float64 {
 
 // Memory reads VmRSS and VmHWM of the manager from /proc, in MiB.
 func (m *Manager) Memory() (rss, hwm float64) {
+	v := m.ProcStatus("VmRSS", "VmHWM")
+	return v["VmRSS"], v["VmHWM"]
+}
+
+// ProcStatus reads the named memory fields of /proc/PID/status (e.g.
+// RssAnon, RssFile), in MiB; fields that cannot be read are absent.
+func (m *Manager) ProcStatus(fields ...string) map[string]float64 {
+	out := map[string]float64{}
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
 	if err != nil {
-		return 0, 0
+		return out
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 2 {
 			continue
 		}
-		v, _ := strconv.ParseFloat(f[1], 64)
-		switch f[0] {
-		case "VmRSS:":
-			rss = v / 1024
-		case "VmHWM:":
-			hwm = v / 1024
+		name := strings.TrimSuffix(f[0], ":")
+		if !slices.Contains(fields, name) {
+			continue
 		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		out[name] = v / 1024
 	}
-	return rss, hwm
+	return out
 }
