@@ -2,35 +2,22 @@
 package main
 
 import (
-	"crypto/tls"
 	"flag"
 	"os"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller"
 )
 
 var (
-	scheme   = runtime.NewScheme()
+	scheme   = controller.Scheme()
 	setupLog = ctrl.Log.WithName("setup")
 )
-
-func init() {
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(servingv1alpha1.AddToScheme(scheme))
-}
 
 func main() {
 	var (
@@ -67,9 +54,9 @@ func main() {
 		"Serve metrics over HTTPS with authentication and authorization.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false,
 		"Enable HTTP/2 for the metrics server (off by default: HTTP/2 Rapid Reset and Stream Cancellation CVEs).")
-	flag.Float64Var(&qps, "kube-api-qps", 50, "Sustained requests per second to the API server.")
-	flag.IntVar(&burst, "kube-api-burst", 100, "Burst of requests to the API server.")
-	flag.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 4,
+	flag.Float64Var(&qps, "kube-api-qps", controller.DefaultQPS, "Sustained requests per second to the API server.")
+	flag.IntVar(&burst, "kube-api-burst", controller.DefaultBurst, "Burst of requests to the API server.")
+	flag.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", controller.DefaultMaxConcurrentReconciles,
 		"Reconciles run in parallel per kind.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
@@ -77,39 +64,22 @@ func main() {
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 
-	var tlsOpts []func(*tls.Config)
-	if !enableHTTP2 {
-		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
-	}
-	metricsOpts := metricsserver.Options{
-		BindAddress:   metricsAddr,
-		SecureServing: secureMetrics,
-		TLSOpts:       tlsOpts,
-	}
-	if secureMetrics {
-		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
-	}
-
 	restConfig := ctrl.GetConfigOrDie()
 	restConfig.QPS = float32(qps)
 	restConfig.Burst = burst
 
-	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
-		Scheme:                        scheme,
-		Metrics:                       metricsOpts,
-		WebhookServer:                 webhook.NewServer(webhook.Options{TLSOpts: tlsOpts}),
-		HealthProbeBindAddress:        probeAddr,
-		PprofBindAddress:              pprofAddr,
-		LeaderElection:                enableLeaderElection,
-		LeaderElectionID:              "kalypso-serving.serving.kalypso.io",
-		LeaderElectionNamespace:       leaderElectionNS,
-		LeaderElectionReleaseOnCancel: true,
-		LeaseDuration:                 &leaseDuration,
-		RenewDeadline:                 &renewDeadline,
-		RetryPeriod:                   &retryPeriod,
-		Cache:                         controller.CacheOptions(),
-		Client:                        controller.ClientOptions(),
-	})
+	mgr, err := ctrl.NewManager(restConfig, controller.ManagerOptions(scheme, controller.ManagerConfig{
+		MetricsAddr:             metricsAddr,
+		SecureMetrics:           secureMetrics,
+		EnableHTTP2:             enableHTTP2,
+		ProbeAddr:               probeAddr,
+		PprofAddr:               pprofAddr,
+		LeaderElection:          enableLeaderElection,
+		LeaderElectionNamespace: leaderElectionNS,
+		LeaseDuration:           leaseDuration,
+		RenewDeadline:           renewDeadline,
+		RetryPeriod:             retryPeriod,
+	}))
 	if err != nil {
 		setupLog.Error(err, "unable to create manager")
 		os.Exit(1)
