@@ -2,7 +2,14 @@
 # first use, so a machine with Go and a Go module proxy is enough.
 
 IMG ?= kalypso-serving:dev
-KUBERNETES_VERSION ?= v1.37.2
+
+# The Kubernetes version is defined once: the k8s.io/kubernetes requirement in
+# hack/k8s/go.mod, from which the control-plane binaries are built. `make
+# verify` checks that everything else agrees with it (hack/verify-k8s-version.sh).
+KUBERNETES_VERSION := $(shell "$(CURDIR)/hack/k8s/version.sh")
+ifeq ($(KUBERNETES_VERSION),)
+$(error cannot read the k8s.io/kubernetes version from hack/k8s/go.mod)
+endif
 
 # Tool versions (pinned).
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
@@ -50,7 +57,7 @@ generate: controller-gen ## Generate DeepCopy methods.
 	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
 
 .PHONY: fmt
-fmt: ## Run go fmt.
+fmt: ## Rewrite Go files with go fmt (the only target that reformats code; verify only checks).
 	go fmt ./...
 
 .PHONY: vet
@@ -65,16 +72,52 @@ lint: golangci-lint ## Run golangci-lint.
 lint-fix: golangci-lint ## Run golangci-lint with fixes.
 	"$(GOLANGCI_LINT)" run --fix
 
-.PHONY: verify
-verify: manifests generate ## Fail when generated files (CRDs, RBAC, deepcopy) are stale.
+# Each check of `make verify`; every one runs even when another fails.
+VERIFY_CHECKS = verify-generated verify-fmt verify-mod verify-golden verify-k8s-version
+
+.PHONY: verify $(VERIFY_CHECKS)
+verify: ## Fail on stale generated or golden files, unformatted code, untidy go.mod files or a disagreeing Kubernetes version.
+	@$(MAKE) --no-print-directory -k $(VERIFY_CHECKS)
+
+verify-generated: manifests generate ## Fail when generated files (CRDs, RBAC, deepcopy) are stale.
 	@if [ -n "$$(git status --porcelain -- config/crd config/rbac api)" ]; then \
 		echo "generated files are stale; run 'make manifests generate' and commit:"; \
 		git status --porcelain -- config/crd config/rbac api; git --no-pager diff --stat -- config/crd config/rbac api; exit 1; \
 	fi
 
+verify-fmt: ## Fail when a Go file outside bin/ is not gofmt-formatted (nothing is rewritten; `make fmt` does).
+	@files="$$(find . -path ./bin -prune -o -path ./.git -prune -o -type f -name '*.go' -print0 | xargs -0 -r gofmt -l)"; \
+	if [ -n "$$files" ]; then echo "not formatted with gofmt; run 'make fmt' and commit:"; echo "$$files"; exit 1; fi
+
+verify-mod: ## Fail when go.mod or go.sum of the root or the hack/k8s module is not tidy (nothing is written).
+	@rc=0; \
+	go mod tidy -diff || { echo "go.mod/go.sum are not tidy; run 'go mod tidy' and commit"; rc=1; }; \
+	(cd hack/k8s && go mod tidy -diff) || { echo "hack/k8s/go.mod/go.sum are not tidy; run 'go mod tidy' in hack/k8s and commit"; rc=1; }; \
+	exit $$rc
+
+verify-golden: golden ## Regenerate the golden files and fail when they differ from the committed ones.
+	@if [ -n "$$(git status --porcelain -- internal/render/testdata)" ]; then \
+		echo "golden files are stale; review 'git diff -- internal/render/testdata' and commit:"; \
+		git status --porcelain -- internal/render/testdata; exit 1; \
+	fi
+
+verify-k8s-version: ## Fail when go.mod files, scripts or docs disagree with the Kubernetes version of hack/k8s/go.mod.
+	@hack/verify-k8s-version.sh
+
 .PHONY: test
-test: manifests generate fmt vet setup-envtest kustomize ## Run unit and envtest integration tests on a real kube-apiserver + etcd.
+test: manifests generate vet setup-envtest kustomize ## Run unit and envtest integration tests on a real kube-apiserver + etcd.
 	KUBEBUILDER_ASSETS="$(K8S_BIN)" KUSTOMIZE="$(KUSTOMIZE)" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
+
+# Packages whose tests need no API server: no envtest, no kube binaries, no
+# generated files refreshed first. Suites that start kube-apiserver (through
+# internal/testenv) live in internal/controller and test/ and are left out.
+UNIT_PACKAGES = ./api/... ./cmd/kalypso/... ./internal/apply/... ./internal/conditions/... \
+	./internal/preview/... ./internal/render/... ./internal/triton/... \
+	./internal/controller/application ./internal/controller/project ./internal/controller/tritonserver
+
+.PHONY: test-unit
+test-unit: ## Run the fast tests of the pure packages (renderers, Triton grammar, conditions, status logic, CLI); no kube binaries.
+	env -u KUBEBUILDER_ASSETS go test $(UNIT_PACKAGES)
 
 # Each fuzz target, as package:target. The committed corpora (testdata/fuzz)
 # run as plain tests in `make test`, where test/integration also replays the
@@ -139,12 +182,12 @@ bench: build setup-envtest kustomize ## Measure latency, writes, memory and rest
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build the manager and the kalypso CLI.
+build: manifests generate vet ## Build the manager and the kalypso CLI.
 	go build -o bin/manager ./cmd/manager
 	go build -o bin/kalypso ./cmd/kalypso
 
 .PHONY: run
-run: manifests generate fmt vet setup-envtest ## Run the manager against the current kubeconfig, or a local cluster when there is none (or KALYPSO_LOCAL_CLUSTER=1).
+run: manifests generate vet setup-envtest ## Run the manager against the current kubeconfig, or a local cluster when there is none (or KALYPSO_LOCAL_CLUSTER=1).
 	@if [ "$${KALYPSO_LOCAL_CLUSTER:-0}" = "1" ] || ! "$(KUBECTL)" get --raw /readyz >/dev/null 2>&1; then \
 		echo "no usable kubeconfig (or KALYPSO_LOCAL_CLUSTER=1): starting the local cluster"; \
 		$(MAKE) --no-print-directory cluster-up kustomize; \

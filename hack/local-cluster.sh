@@ -13,7 +13,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 name="${CLUSTER_NAME:-kalypso}"
-k8s_bin="${K8S_BIN:-${root}/bin/k8s/v1.37.2}"
+k8s_bin="${K8S_BIN:-${root}/bin/k8s/$("${root}/hack/k8s/version.sh")}"
 kwok="${KWOK:?set KWOK to the kwok binary (make cluster-up does)}"
 kwokctl="${KWOKCTL:?set KWOKCTL to the kwokctl binary (make cluster-up does)}"
 kubeconfig="${KUBECONFIG_OUT:-${root}/tmp/${name}.kubeconfig}"

@@ -5,6 +5,8 @@
 #   hack/k8s/build.sh <dest-dir> <component>...
 #
 # Components: kube-apiserver etcd kubectl kube-controller-manager kube-scheduler.
+# The version is the k8s.io/kubernetes requirement of go.mod next to this
+# script (see version.sh); the Makefile names <dest-dir> after it.
 # Built without -trimpath so that the project's own test builds reuse the
 # compiled Kubernetes packages from the Go build cache.
 set -euo pipefail
@@ -15,9 +17,11 @@ shift
 mkdir -p "${dest}"
 dest="$(cd "${dest}" && pwd)"
 
-k8s_version="v1.37.2"
-major="1"
-minor="37"
+k8s_version="$("${here}/version.sh")"
+numbers="${k8s_version#v}"
+major="${numbers%%.*}"
+minor="${numbers#*.}"
+minor="${minor%%.*}"
 ldflags=""
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 	ldflags+=" -X ${pkg}.gitVersion=${k8s_version} -X ${pkg}.gitMajor=${major} -X ${pkg}.gitMinor=${minor}"
