@@ -35,7 +35,7 @@ k get kalypsoprojects
 step "kubectl get namespaces -l kalypso-serving.io/project=sample-project"
 k get namespaces -l kalypso-serving.io/project=sample-project -L kalypso-serving.io/environment,pod-security.kubernetes.io/enforce
 step "kubectl -n sample-project-dev get resourcequota,limitrange,networkpolicy,rolebinding"
-k -n sample-project-dev get resourcequota,networkpolicy
+k -n sample-project-dev get resourcequota,limitrange,networkpolicy,rolebinding
 step "kubectl -n sample-project-dev get kalypsoapplications"
 k -n sample-project-dev get kalypsoapplications
 step "kubectl -n sample-project-dev get kalypsotritonservers"

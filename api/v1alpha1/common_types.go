@@ -15,7 +15,7 @@ type LocalObjectReference struct {
 
 // Phase is a one-word summary of an object's conditions, for printer columns.
 // Tools should read the conditions instead.
-// +kubebuilder:validation:Enum=Pending;Ready;Progressing;Degraded;Failed;Terminating
+// +kubebuilder:validation:Enum=Pending;Ready;Progressing;Failed;Terminating
 type Phase string
 
 const (
@@ -25,8 +25,6 @@ const (
 	PhaseReady Phase = "Ready"
 	// PhaseProgressing means the operator is moving the object to its spec.
 	PhaseProgressing Phase = "Progressing"
-	// PhaseDegraded means the object is partly working.
-	PhaseDegraded Phase = "Degraded"
 	// PhaseFailed means the object cannot make progress without a spec change.
 	PhaseFailed Phase = "Failed"
 	// PhaseTerminating means the object is being deleted.

@@ -19,8 +19,6 @@ const (
 
 // Condition reasons. Each is a CamelCase constant so tools can match on it.
 const (
-	// ReasonNotImplemented marks a controller whose behaviour is not built yet.
-	ReasonNotImplemented = "NotImplemented"
 	// ReasonReconciled means every child matches the spec.
 	ReasonReconciled = "Reconciled"
 	// ReasonProgressing means children are being created or rolled out.

@@ -94,6 +94,11 @@ type Storage struct {
 	Endpoint string `json:"endpoint,omitempty"`
 }
 
+// MaxServerSummaries bounds KalypsoApplicationStatus.ServerSummaries so that
+// an application with many servers keeps a small status. It must match the
+// MaxItems marker on that field.
+const MaxServerSummaries = 20
+
 // ServerSummary is one KalypsoTritonServer as seen by its Application.
 type ServerSummary struct {
 	// Name of the KalypsoTritonServer.
@@ -137,11 +142,21 @@ type KalypsoApplicationStatus struct {
 	// +optional
 	ReadyServers int32 `json:"readyServers"`
 
-	// ServerSummaries lists the servers, sorted by name.
+	// ServerSummaries lists at most 20 of the servers: those not Ready first,
+	// then the Ready ones, each group sorted by name. Servers and ReadyServers
+	// count all of them; OmittedServers says how many are not listed.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=20
 	ServerSummaries []ServerSummary `json:"serverSummaries,omitempty"`
+
+	// OmittedServers is the number of servers left out of ServerSummaries
+	// because of its 20-entry bound (Servers minus the entries listed); zero
+	// or absent when every server is listed.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	OmittedServers int32 `json:"omittedServers,omitempty"`
 }
 
 // KalypsoApplication groups the Triton servers of one application and holds

@@ -61,10 +61,6 @@ type KalypsoProjectSpec struct {
 	// +kubebuilder:validation:MaxItems=16
 	Environments []Environment `json:"environments,omitempty"`
 
-	// ModelRegistry is exposed to the project's applications.
-	// +optional
-	ModelRegistry *ModelRegistry `json:"modelRegistry,omitempty"`
-
 	// DeletionPolicy applies to environment namespaces when an environment is
 	// removed or the project is deleted.
 	// +optional
@@ -184,20 +180,6 @@ type Access struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=64
 	Viewers []rbacv1.Subject `json:"viewers,omitempty"`
-}
-
-// ModelRegistry is a registry the project's applications may use.
-type ModelRegistry struct {
-	// URL of the registry.
-	// +required
-	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="isURL(self)",message="modelRegistry.url must be a URL"
-	URL string `json:"url"`
-
-	// SecretRef names a Secret, looked up in each environment namespace.
-	// +optional
-	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
 }
 
 // EnvironmentStatus is the observed state of one environment.

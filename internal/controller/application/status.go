@@ -67,25 +67,54 @@ func missingKeys(t servingv1alpha1.StorageType, have map[string]bool) []string {
 	return missing
 }
 
-// summarize aggregates the Application's servers, sorted by name.
+// summarize counts the Application's servers and lists at most
+// MaxServerSummaries of them: those not Ready first, then by name, so the
+// status stays small and the servers that need attention stay visible. The
+// order does not depend on the order of servers.
 func summarize(status *servingv1alpha1.KalypsoApplicationStatus, servers []servingv1alpha1.KalypsoTritonServer) {
-	status.Servers = int32(len(servers)) //nolint:gosec // bounded by etcd object counts
-	status.ReadyServers = 0
-	status.ServerSummaries = nil
+	all := make([]servingv1alpha1.ServerSummary, 0, len(servers))
+	var ready int32
 	for i := range servers {
 		s := &servers[i]
-		ready := meta.IsStatusConditionTrue(s.Status.Conditions, servingv1alpha1.ConditionReady) &&
-			s.Status.ObservedGeneration == s.Generation
-		if ready {
-			status.ReadyServers++
+		sum := servingv1alpha1.ServerSummary{
+			Name: s.Name,
+			Ready: meta.IsStatusConditionTrue(s.Status.Conditions, servingv1alpha1.ConditionReady) &&
+				s.Status.ObservedGeneration == s.Generation,
 		}
-		sum := servingv1alpha1.ServerSummary{Name: s.Name, Ready: ready}
+		if sum.Ready {
+			ready++
+		}
 		if s.Status.Endpoints != nil {
 			sum.Endpoint = s.Status.Endpoints.HTTP
 		}
-		status.ServerSummaries = append(status.ServerSummaries, sum)
+		all = append(all, sum)
 	}
-	sort.Slice(status.ServerSummaries, func(i, j int) bool {
-		return status.ServerSummaries[i].Name < status.ServerSummaries[j].Name
-	})
+	slices.SortFunc(all, compareSummaries)
+
+	status.Servers = int32(len(servers)) //nolint:gosec // bounded by etcd object counts
+	status.ReadyServers = ready
+	status.ServerSummaries = nil
+	status.OmittedServers = 0
+	if len(all) == 0 {
+		return
+	}
+	n := min(len(all), servingv1alpha1.MaxServerSummaries)
+	// A copy, so the status does not keep the whole sorted array alive.
+	status.ServerSummaries = slices.Clone(all[:n])
+	status.OmittedServers = int32(len(all) - n) //nolint:gosec // bounded by etcd object counts
+}
+
+// compareSummaries orders not-Ready servers before Ready ones, then by name;
+// the endpoint breaks ties so that the order is total.
+func compareSummaries(a, b servingv1alpha1.ServerSummary) int {
+	if a.Ready != b.Ready {
+		if !a.Ready {
+			return -1
+		}
+		return 1
+	}
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Endpoint, b.Endpoint)
 }

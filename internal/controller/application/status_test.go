@@ -1,11 +1,17 @@
 package application
 
 import (
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"slices"
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/conditions"
 )
 
 func app(projectRef string, storageType servingv1alpha1.StorageType) *servingv1alpha1.KalypsoApplication {
@@ -85,4 +91,169 @@ func TestMissingKeys(t *testing.T) {
 	if m := missingKeys(servingv1alpha1.StorageAzure, map[string]bool{"AZURE_STORAGE_ACCOUNT": true, "AZURE_STORAGE_KEY": true}); len(m) != 0 {
 		t.Fatalf("got %v", m)
 	}
+}
+
+// namedServer is a server called name in a namespace whose name is as long
+// as a namespace name can be, with its endpoint set; ready sets its Ready
+// condition for the current generation.
+func namedServer(name string, ready bool) servingv1alpha1.KalypsoTritonServer {
+	ns := strings.Repeat("n", 63)
+	s := servingv1alpha1.KalypsoTritonServer{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Generation: 2}}
+	s.Status.ObservedGeneration = 2
+	status := metav1.ConditionFalse
+	if ready {
+		status = metav1.ConditionTrue
+	}
+	s.Status.Conditions = []metav1.Condition{{Type: servingv1alpha1.ConditionReady, Status: status, Reason: "R", ObservedGeneration: 2}}
+	s.Status.Endpoints = &servingv1alpha1.Endpoints{
+		HTTP:    fmt.Sprintf("http://%s.%s.svc:8000", name, ns),
+		GRPC:    fmt.Sprintf("%s.%s.svc:8001", name, ns),
+		Metrics: fmt.Sprintf("http://%s.%s.svc:8002/metrics", name, ns),
+	}
+	return s
+}
+
+func summaryNames(sums []servingv1alpha1.ServerSummary) []string {
+	out := make([]string, 0, len(sums))
+	for _, s := range sums {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+func TestSummarizeSmall(t *testing.T) {
+	var st servingv1alpha1.KalypsoApplicationStatus
+	summarize(&st, []servingv1alpha1.KalypsoTritonServer{
+		namedServer("c", true), namedServer("a", true), namedServer("d", false), namedServer("b", false),
+	})
+	if st.Servers != 4 || st.ReadyServers != 2 || st.OmittedServers != 0 {
+		t.Fatalf("counts: servers %d, ready %d, omitted %d", st.Servers, st.ReadyServers, st.OmittedServers)
+	}
+	if got, want := summaryNames(st.ServerSummaries), []string{"b", "d", "a", "c"}; !slices.Equal(got, want) {
+		t.Fatalf("order %v, want %v", got, want)
+	}
+	if !strings.HasPrefix(st.ServerSummaries[0].Endpoint, "http://b.") || st.ServerSummaries[0].Ready || !st.ServerSummaries[2].Ready {
+		t.Fatalf("summary %+v", st.ServerSummaries)
+	}
+
+	// A server whose Ready condition is for an older generation is not ready.
+	stale := namedServer("e", true)
+	stale.Generation = 3
+	summarize(&st, []servingv1alpha1.KalypsoTritonServer{stale})
+	if st.Servers != 1 || st.ReadyServers != 0 || len(st.ServerSummaries) != 1 || st.ServerSummaries[0].Ready {
+		t.Fatalf("stale server: %+v", st)
+	}
+
+	// No servers: counts reset and nothing listed.
+	summarize(&st, nil)
+	if st.Servers != 0 || st.ReadyServers != 0 || st.OmittedServers != 0 || st.ServerSummaries != nil {
+		t.Fatalf("no servers: %+v", st)
+	}
+}
+
+// TestSummarizeManyServers checks that an Application with 10,000 servers
+// keeps a small status that lists the servers needing attention first.
+func TestSummarizeManyServers(t *testing.T) {
+	const total, notReady = 10000, 7
+	srvs := make([]servingv1alpha1.KalypsoTritonServer, 0, total)
+	for i := range total {
+		name := fmt.Sprintf("server-%05d-", i)
+		name += strings.Repeat("x", 63-len(name))
+		// Not-ready servers spread across the name range.
+		srvs = append(srvs, namedServer(name, i%(total/notReady) != 0 || i/(total/notReady) >= notReady))
+	}
+
+	a := &servingv1alpha1.KalypsoApplication{ObjectMeta: metav1.ObjectMeta{Namespace: strings.Repeat("n", 63), Name: strings.Repeat("a", 63)}}
+	st := &a.Status
+	summarize(st, srvs)
+	// The conditions the reconciler sets, so the measured size is the real one.
+	conditions.Set(&st.Conditions, 1, servingv1alpha1.ConditionStorageReady, metav1.ConditionTrue, servingv1alpha1.ReasonReconciled, "secret creds holds the keys s3 needs")
+	conditions.Apply(&st.Conditions, 1, conditions.Outcome{Ready: true, Reason: servingv1alpha1.ReasonReconciled,
+		Message: fmt.Sprintf("%d of %d servers ready", st.ReadyServers, st.Servers)})
+	st.Phase = conditions.Phase(st.Conditions, false)
+	st.ObservedGeneration = 1
+	st.StorageType = servingv1alpha1.StorageS3
+	st.Project = strings.Repeat("p", 40)
+
+	raw, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("status of an application with %d servers: %d bytes of JSON", total, len(raw))
+	if len(raw) >= 8<<10 {
+		t.Fatalf("status is %d bytes, want under 8 KiB", len(raw))
+	}
+
+	if st.Servers != total || st.ReadyServers != total-notReady {
+		t.Fatalf("servers %d, ready %d; want %d, %d", st.Servers, st.ReadyServers, total, total-notReady)
+	}
+	if len(st.ServerSummaries) != servingv1alpha1.MaxServerSummaries || st.OmittedServers != total-servingv1alpha1.MaxServerSummaries {
+		t.Fatalf("%d summaries, %d omitted", len(st.ServerSummaries), st.OmittedServers)
+	}
+	// Fewer not-ready servers than entries: all of them first, sorted, then
+	// the first ready ones by name.
+	var wantNotReady, wantReady []string
+	for i := range srvs {
+		if isReady(&srvs[i]) {
+			wantReady = append(wantReady, srvs[i].Name)
+		} else {
+			wantNotReady = append(wantNotReady, srvs[i].Name)
+		}
+	}
+	slices.Sort(wantNotReady)
+	slices.Sort(wantReady)
+	want := append(slices.Clone(wantNotReady), wantReady[:servingv1alpha1.MaxServerSummaries-notReady]...)
+	if got := summaryNames(st.ServerSummaries); !slices.Equal(got, want) {
+		t.Fatalf("order\n%v\nwant\n%v", got, want)
+	}
+	for i, s := range st.ServerSummaries {
+		if s.Ready != (i >= notReady) || s.Endpoint == "" {
+			t.Fatalf("entry %d: %+v", i, s)
+		}
+	}
+
+	// The same servers in any order give the same status.
+	first := slices.Clone(st.ServerSummaries)
+	rng := rand.New(rand.NewSource(1))
+	for range 3 {
+		rng.Shuffle(len(srvs), func(i, j int) { srvs[i], srvs[j] = srvs[j], srvs[i] })
+		var again servingv1alpha1.KalypsoApplicationStatus
+		summarize(&again, srvs)
+		if !slices.Equal(again.ServerSummaries, first) || again.Servers != st.Servers ||
+			again.ReadyServers != st.ReadyServers || again.OmittedServers != st.OmittedServers {
+			t.Fatalf("shuffled input changed the summary: %v", summaryNames(again.ServerSummaries))
+		}
+	}
+
+	// More not-ready servers than entries (every third): only the first of
+	// them by name are listed.
+	slices.SortFunc(srvs, func(a, b servingv1alpha1.KalypsoTritonServer) int { return strings.Compare(a.Name, b.Name) })
+	wantNotReady = wantNotReady[:0]
+	for i := range srvs {
+		if i%3 == 0 {
+			srvs[i].Status.Conditions[0].Status = metav1.ConditionFalse
+			wantNotReady = append(wantNotReady, srvs[i].Name)
+		} else {
+			srvs[i].Status.Conditions[0].Status = metav1.ConditionTrue
+		}
+	}
+	rng.Shuffle(len(srvs), func(i, j int) { srvs[i], srvs[j] = srvs[j], srvs[i] })
+	summarize(st, srvs)
+	if st.Servers != total || int(st.ReadyServers) != total-len(wantNotReady) || st.OmittedServers != total-servingv1alpha1.MaxServerSummaries {
+		t.Fatalf("every third not ready: servers %d, ready %d, omitted %d", st.Servers, st.ReadyServers, st.OmittedServers)
+	}
+	if got := summaryNames(st.ServerSummaries); !slices.Equal(got, wantNotReady[:servingv1alpha1.MaxServerSummaries]) {
+		t.Fatalf("every third not ready: order %v", got)
+	}
+	for _, s := range st.ServerSummaries {
+		if s.Ready {
+			t.Fatalf("a ready entry %+v among not-ready servers", s)
+		}
+	}
+}
+
+// isReady is the test's own reading of a server's readiness.
+func isReady(s *servingv1alpha1.KalypsoTritonServer) bool {
+	return s.Status.ObservedGeneration == s.Generation && len(s.Status.Conditions) == 1 &&
+		s.Status.Conditions[0].Status == metav1.ConditionTrue
 }
