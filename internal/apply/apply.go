@@ -25,15 +25,30 @@ const AnnotationHash = "kalypso-serving.io/applied-hash"
 // unstructured object, dropping nothing: apply configurations only carry the
 // fields that were set.
 func ToUnstructured(obj any) (*unstructured.Unstructured, error) {
-	data, err := json.Marshal(obj)
-	if err != nil {
-		return nil, fmt.Errorf("marshalling %T: %w", obj, err)
-	}
 	u := &unstructured.Unstructured{}
-	if err := json.Unmarshal(data, &u.Object); err != nil {
-		return nil, fmt.Errorf("unmarshalling %T: %w", obj, err)
+	return u, roundTrip(obj, &u.Object)
+}
+
+// Convert turns a typed Kubernetes value into another type with the same
+// JSON field names, such as its apply configuration: the user-supplied parts
+// of a spec (affinity, tolerations, LimitRange items) pass through exactly.
+func Convert[T any](v any) (*T, error) {
+	out := new(T)
+	return out, roundTrip(v, out)
+}
+
+// roundTrip is the operator's one JSON conversion: numbers and quantities
+// come out as they do from the API server's JSON, so comparisons with live
+// objects (normalized the same way) are exact.
+func roundTrip(in, out any) error {
+	data, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("marshalling %T: %w", in, err)
 	}
-	return u, nil
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("unmarshalling %T into %T: %w", in, out, err)
+	}
+	return nil
 }
 
 // Prepare stamps the desired object with the hash of its content.
@@ -79,15 +94,8 @@ func Diff(live runtime.Object, desired *unstructured.Unstructured) string {
 // normalized returns obj as JSON-decoded maps, so numbers and quantities
 // compare the same way on both sides.
 func normalized(obj any) (map[string]any, error) {
-	data, err := json.Marshal(obj)
-	if err != nil {
-		return nil, fmt.Errorf("marshalling %T: %w", obj, err)
-	}
 	out := map[string]any{}
-	if err := json.Unmarshal(data, &out); err != nil {
-		return nil, fmt.Errorf("unmarshalling %T: %w", obj, err)
-	}
-	return out, nil
+	return out, roundTrip(obj, &out)
 }
 
 // firstDiff reports whether want is not a subset of have, and where. Maps

@@ -24,6 +24,9 @@ import (
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
 )
 
+// EventSource is the reporting controller of the operator's Events.
+const EventSource = "kalypso-serving"
+
 // Options tune every reconciler.
 type Options struct {
 	// MaxConcurrentReconciles per kind.
@@ -79,6 +82,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := (&project.Reconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
+		Recorder:                mgr.GetEventRecorder(EventSource),
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up KalypsoProject controller: %w", err)
@@ -87,6 +91,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
 		Secrets:                 secrets,
+		Recorder:                mgr.GetEventRecorder(EventSource),
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up KalypsoTritonServer controller: %w", err)
@@ -95,6 +100,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
 		Secrets:                 secrets,
+		Recorder:                mgr.GetEventRecorder(EventSource),
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up KalypsoApplication controller: %w", err)

@@ -1,6 +1,8 @@
 package render
 
 import (
+	"fmt"
+
 	"errors"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +13,7 @@ import (
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/apply"
 )
 
 // Pod and container settings.
@@ -57,6 +60,10 @@ func Deployment(in Input) (*appsv1ac.DeploymentApplyConfiguration, error) {
 		return nil, err
 	}
 	labels := Labels(in)
+	pod, err := podSpec(spec, srv.Name, st, args)
+	if err != nil {
+		return nil, err
+	}
 
 	dep := appsv1ac.Deployment(srv.Name, srv.Namespace).
 		WithLabels(labels).
@@ -73,7 +80,7 @@ func Deployment(in Input) (*appsv1ac.DeploymentApplyConfiguration, error) {
 			WithTemplate(corev1ac.PodTemplateSpec().
 				WithLabels(labels).
 				WithAnnotations(podAnnotations(in, spec)).
-				WithSpec(podSpec(spec, srv.Name, st, args))))
+				WithSpec(pod)))
 	if spec.Autoscaling == nil {
 		// Without an autoscaler the spec owns replicas; with one, the field
 		// is left to the HorizontalPodAutoscaler.
@@ -105,7 +112,7 @@ func podAnnotations(in Input, spec servingv1alpha1.KalypsoTritonServerSpec) map[
 	return ann
 }
 
-func podSpec(spec servingv1alpha1.KalypsoTritonServerSpec, server string, st storage, args []string) *corev1ac.PodSpecApplyConfiguration {
+func podSpec(spec servingv1alpha1.KalypsoTritonServerSpec, server string, st storage, args []string) (*corev1ac.PodSpecApplyConfiguration, error) {
 	shm := DefaultShmSize
 	if pb := spec.TritonConfig.PythonBackend; pb != nil && pb.ShmSize != nil {
 		shm = *pb.ShmSize
@@ -135,8 +142,10 @@ func podSpec(spec servingv1alpha1.KalypsoTritonServerSpec, server string, st sto
 	for _, s := range spec.TritonConfig.ImagePullSecrets {
 		pod.WithImagePullSecrets(corev1ac.LocalObjectReference().WithName(s.Name))
 	}
-	applyScheduling(pod, spec, server)
-	return pod
+	if err := applyScheduling(pod, spec, server); err != nil {
+		return nil, fmt.Errorf("render scheduling: %w", err)
+	}
+	return pod, nil
 }
 
 func container(spec servingv1alpha1.KalypsoTritonServerSpec, st storage, args []string) *corev1ac.ContainerApplyConfiguration {
@@ -214,7 +223,7 @@ func resources(spec servingv1alpha1.KalypsoTritonServerSpec) *corev1ac.ResourceR
 	return res
 }
 
-func applyScheduling(pod *corev1ac.PodSpecApplyConfiguration, spec servingv1alpha1.KalypsoTritonServerSpec, server string) {
+func applyScheduling(pod *corev1ac.PodSpecApplyConfiguration, spec servingv1alpha1.KalypsoTritonServerSpec, server string) error {
 	s := spec.Scheduling
 	if s == nil {
 		s = &servingv1alpha1.Scheduling{}
@@ -229,13 +238,25 @@ func applyScheduling(pod *corev1ac.PodSpecApplyConfiguration, spec servingv1alph
 		})
 	}
 	for i := range tolerations {
-		pod.WithTolerations(toleration(tolerations[i]))
+		t, err := apply.Convert[corev1ac.TolerationApplyConfiguration](tolerations[i])
+		if err != nil {
+			return err
+		}
+		pod.WithTolerations(t)
 	}
 	if s.Affinity != nil {
-		pod.WithAffinity(affinity(s.Affinity))
+		a, err := apply.Convert[corev1ac.AffinityApplyConfiguration](s.Affinity)
+		if err != nil {
+			return err
+		}
+		pod.WithAffinity(a)
 	}
 	for i := range s.TopologySpreadConstraints {
-		pod.WithTopologySpreadConstraints(spreadConstraint(s.TopologySpreadConstraints[i], server))
+		c, err := spreadConstraint(s.TopologySpreadConstraints[i], server)
+		if err != nil {
+			return err
+		}
+		pod.WithTopologySpreadConstraints(c)
 	}
 	if s.RuntimeClassName != nil {
 		pod.WithRuntimeClassName(*s.RuntimeClassName)
@@ -243,6 +264,7 @@ func applyScheduling(pod *corev1ac.PodSpecApplyConfiguration, spec servingv1alph
 	if s.PriorityClassName != "" {
 		pod.WithPriorityClassName(s.PriorityClassName)
 	}
+	return nil
 }
 
 func toleratesGPU(ts []corev1.Toleration) bool {
@@ -254,20 +276,15 @@ func toleratesGPU(ts []corev1.Toleration) bool {
 	return false
 }
 
-func toleration(t corev1.Toleration) *corev1ac.TolerationApplyConfiguration {
-	return convert[corev1ac.TolerationApplyConfiguration](t)
-}
-
-func affinity(a *corev1.Affinity) *corev1ac.AffinityApplyConfiguration {
-	return convert[corev1ac.AffinityApplyConfiguration](a)
-}
-
 // spreadConstraint defaults an empty label selector to the server's pods,
 // which is what a user spreading "this server" means.
-func spreadConstraint(c corev1.TopologySpreadConstraint, server string) *corev1ac.TopologySpreadConstraintApplyConfiguration {
-	ac := convert[corev1ac.TopologySpreadConstraintApplyConfiguration](c)
+func spreadConstraint(c corev1.TopologySpreadConstraint, server string) (*corev1ac.TopologySpreadConstraintApplyConfiguration, error) {
+	ac, err := apply.Convert[corev1ac.TopologySpreadConstraintApplyConfiguration](c)
+	if err != nil {
+		return nil, err
+	}
 	if c.LabelSelector == nil {
 		ac.WithLabelSelector(metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(server)))
 	}
-	return ac
+	return ac, nil
 }

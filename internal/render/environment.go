@@ -8,9 +8,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
+	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/apply"
 )
 
 // Names of the objects the operator keeps in every environment namespace.
@@ -63,52 +69,56 @@ func EnvLabels(in EnvInput) map[string]string {
 	}
 }
 
-// ownerRefs makes the project the controller of an environment object.
-func ownerRefs(p *servingv1alpha1.KalypsoProject) []any {
-	return []any{map[string]any{
-		"apiVersion": servingv1alpha1.GroupVersion.String(), "kind": "KalypsoProject",
-		"name": p.Name, "uid": string(p.UID), "controller": true, "blockOwnerDeletion": true,
-	}}
+// Kinds of an environment's objects.
+var (
+	NamespaceGVK     = corev1.SchemeGroupVersion.WithKind("Namespace")
+	QuotaGVK         = corev1.SchemeGroupVersion.WithKind("ResourceQuota")
+	LimitRangeGVK    = corev1.SchemeGroupVersion.WithKind("LimitRange")
+	NetworkPolicyGVK = networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy")
+	RoleBindingGVK   = rbacv1.SchemeGroupVersion.WithKind("RoleBinding")
+)
+
+// projectOwner makes the project the controller of an environment object.
+func projectOwner(p *servingv1alpha1.KalypsoProject) *metav1ac.OwnerReferenceApplyConfiguration {
+	return metav1ac.OwnerReference().
+		WithAPIVersion(servingv1alpha1.GroupVersion.String()).WithKind("KalypsoProject").
+		WithName(p.Name).WithUID(p.UID).WithController(true).WithBlockOwnerDeletion(true)
 }
 
-// EnvChild is one rendered object of an environment (nil Object: absent).
-type EnvChild struct {
-	Kind   string
-	Name   string
-	Object map[string]any
+// envMeta sets what every object of an environment carries: its labels, the
+// project's UID as proof of creation and, unless the project retains its
+// namespaces, the project as controller (deleted with it).
+func envMeta[T interface {
+	WithLabels(map[string]string) T
+	WithAnnotations(map[string]string) T
+	WithOwnerReferences(...*metav1ac.OwnerReferenceApplyConfiguration) T
+}](obj T, in EnvInput, extraLabels map[string]string) T {
+	labels := EnvLabels(in)
+	for k, v := range extraLabels {
+		labels[k] = v
+	}
+	obj = obj.WithLabels(labels).WithAnnotations(map[string]string{AnnotationProject: string(in.Project.UID)})
+	if in.Project.Spec.DeletionPolicy != servingv1alpha1.DeletionPolicyRetain {
+		obj = obj.WithOwnerReferences(projectOwner(in.Project))
+	}
+	return obj
 }
 
-// Namespace renders an environment's namespace as an unstructured-ready map:
-// labels (project, environment, Pod Security at the chosen level), the
-// project's UID as proof of creation, and, unless the project retains its
-// namespaces, an owner reference so deleting the project deletes them.
-func Namespace(in EnvInput) map[string]any {
+// Namespace renders an environment's namespace: labels (project,
+// environment, Pod Security at the chosen level), the project's UID as proof
+// of creation, and, unless the project retains its namespaces, an owner
+// reference so deleting the project deletes them.
+func Namespace(in EnvInput) *corev1ac.NamespaceApplyConfiguration {
 	level := in.Env.PodSecurity
 	if level == "" {
 		level = servingv1alpha1.PodSecurityRestricted
 	}
-	labels := EnvLabels(in)
+	podSecurity := map[string]string{}
 	for _, mode := range []string{"enforce", "warn", "audit"} {
-		labels["pod-security.kubernetes.io/"+mode] = string(level)
-		labels["pod-security.kubernetes.io/"+mode+"-version"] = podSecurityVersion
+		podSecurity["pod-security.kubernetes.io/"+mode] = string(level)
+		podSecurity["pod-security.kubernetes.io/"+mode+"-version"] = podSecurityVersion
 	}
-	meta := map[string]any{
-		"name":        EnvNamespace(in.Project.Name, in.Env),
-		"labels":      toAnyMap(labels),
-		"annotations": map[string]any{AnnotationProject: string(in.Project.UID)},
-	}
-	if in.Project.Spec.DeletionPolicy != servingv1alpha1.DeletionPolicyRetain {
-		meta["ownerReferences"] = ownerRefs(in.Project)
-	}
-	return map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
-}
-
-func toAnyMap(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+	return envMeta(corev1ac.Namespace(EnvNamespace(in.Project.Name, in.Env)), in, podSecurity)
 }
 
 // QuotaHard translates the seed's quota shape into the keys Kubernetes
@@ -149,37 +159,35 @@ func isExtendedResource(name corev1.ResourceName) bool {
 }
 
 // ResourceQuota renders the environment's quota, or nil without one.
-func ResourceQuota(in EnvInput) map[string]any {
+func ResourceQuota(in EnvInput) *corev1ac.ResourceQuotaApplyConfiguration {
 	hard := QuotaHard(in.Env.ResourceQuota)
 	if len(hard) == 0 {
 		return nil
 	}
-	h := map[string]any{}
-	keys := make([]string, 0, len(hard))
-	for k := range hard {
-		keys = append(keys, string(k))
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		q := hard[corev1.ResourceName(k)]
-		h[k] = q.String()
-	}
-	return envObject(in, "v1", "ResourceQuota", QuotaName, map[string]any{"spec": map[string]any{"hard": h}})
+	return envMeta(corev1ac.ResourceQuota(QuotaName, EnvNamespace(in.Project.Name, in.Env)), in, nil).
+		WithSpec(corev1ac.ResourceQuotaSpec().WithHard(hard))
 }
 
 // LimitRange renders the environment's LimitRange, or nil without one.
-func LimitRange(in EnvInput) map[string]any {
+func LimitRange(in EnvInput) (*corev1ac.LimitRangeApplyConfiguration, error) {
 	if in.Env.LimitRange == nil || len(in.Env.LimitRange.Limits) == 0 {
-		return nil
+		return nil, nil
 	}
-	spec := corev1.LimitRangeSpec{Limits: in.Env.LimitRange.Limits}
-	return envObject(in, "v1", "LimitRange", LimitRangeName, map[string]any{"spec": toUnstructured(spec).Object})
+	spec := corev1ac.LimitRangeSpec()
+	for _, item := range in.Env.LimitRange.Limits {
+		ac, err := apply.Convert[corev1ac.LimitRangeItemApplyConfiguration](item)
+		if err != nil {
+			return nil, fmt.Errorf("render LimitRange: %w", err)
+		}
+		spec.WithLimits(ac)
+	}
+	return envMeta(corev1ac.LimitRange(LimitRangeName, EnvNamespace(in.Project.Name, in.Env)), in, nil).WithSpec(spec), nil
 }
 
 // NetworkPolicy renders the default-deny ingress policy of an isolated
 // environment: pods accept traffic only from the same namespace, the
 // monitoring namespace and the ingress gateway namespace.
-func NetworkPolicy(in EnvInput) map[string]any {
+func NetworkPolicy(in EnvInput) *networkingv1ac.NetworkPolicyApplyConfiguration {
 	iso := in.Env.NetworkIsolation
 	if iso != nil && iso.Mode == servingv1alpha1.NetworkIsolationNone {
 		return nil
@@ -193,31 +201,27 @@ func NetworkPolicy(in EnvInput) map[string]any {
 			ingress = iso.IngressNamespace
 		}
 	}
-	fromNamespace := func(name string) networkingv1.NetworkPolicyPeer {
-		return networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{
-			MatchLabels: map[string]string{corev1.LabelMetadataName: name}}}
+	fromNamespace := func(name string) *networkingv1ac.NetworkPolicyPeerApplyConfiguration {
+		return networkingv1ac.NetworkPolicyPeer().WithNamespaceSelector(
+			metav1ac.LabelSelector().WithMatchLabels(map[string]string{corev1.LabelMetadataName: name}))
 	}
-	spec := networkingv1.NetworkPolicySpec{
-		PodSelector: metav1.LabelSelector{},
-		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-		Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{
-			{PodSelector: &metav1.LabelSelector{}},
-			fromNamespace(monitoring),
-			fromNamespace(ingress),
-		}}},
-	}
-	u := toUnstructured(spec).Object
-	// An empty podSelector selects every pod; it must survive pruning.
-	u["podSelector"] = map[string]any{}
-	rules := u["ingress"].([]any)[0].(map[string]any)["from"].([]any)
-	rules[0] = map[string]any{"podSelector": map[string]any{}}
-	return envObject(in, "networking.k8s.io/v1", "NetworkPolicy", NetworkPolicyName, map[string]any{"spec": u})
+	// An empty pod selector ({}) selects every pod of the namespace.
+	return envMeta(networkingv1ac.NetworkPolicy(NetworkPolicyName, EnvNamespace(in.Project.Name, in.Env)), in, nil).
+		WithSpec(networkingv1ac.NetworkPolicySpec().
+			WithPodSelector(metav1ac.LabelSelector()).
+			WithPolicyTypes(networkingv1.PolicyTypeIngress).
+			WithIngress(networkingv1ac.NetworkPolicyIngressRule().WithFrom(
+				networkingv1ac.NetworkPolicyPeer().WithPodSelector(metav1ac.LabelSelector()),
+				fromNamespace(monitoring),
+				fromNamespace(ingress),
+			)))
 }
 
 // RoleBindings renders one RoleBinding per access level that has subjects,
 // keyed by name; levels without subjects map to nil (absent).
-func RoleBindings(in EnvInput) map[string]map[string]any {
-	out := map[string]map[string]any{}
+func RoleBindings(in EnvInput) map[string]*rbacv1ac.RoleBindingApplyConfiguration {
+	out := map[string]*rbacv1ac.RoleBindingApplyConfiguration{}
+	ns := EnvNamespace(in.Project.Name, in.Env)
 	for _, r := range accessRoles {
 		name := roleBindingPrefix + r.level
 		var subjects []rbacv1.Subject
@@ -228,73 +232,70 @@ func RoleBindings(in EnvInput) map[string]map[string]any {
 			out[name] = nil
 			continue
 		}
-		subs := make([]any, 0, len(subjects))
+		rb := envMeta(rbacv1ac.RoleBinding(name, ns), in, nil).
+			WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup(rbacv1.GroupName).WithKind("ClusterRole").WithName(r.role))
 		for _, s := range subjects {
-			subs = append(subs, subject(s, EnvNamespace(in.Project.Name, in.Env)))
+			rb.WithSubjects(subject(s, ns))
 		}
-		out[name] = envObject(in, "rbac.authorization.k8s.io/v1", "RoleBinding", name, map[string]any{
-			"roleRef":  map[string]any{"apiGroup": rbacv1.GroupName, "kind": "ClusterRole", "name": r.role},
-			"subjects": subs,
-		})
+		out[name] = rb
 	}
 	return out
 }
 
 // subject fills the API group and, for a ServiceAccount without one, the
 // environment namespace.
-func subject(s rbacv1.Subject, namespace string) map[string]any {
-	m := map[string]any{"kind": s.Kind, "name": s.Name}
-	switch s.Kind {
-	case rbacv1.ServiceAccountKind:
-		ns := s.Namespace
-		if ns == "" {
-			ns = namespace
-		}
-		m["namespace"] = ns
-	default:
-		m["apiGroup"] = rbacv1.GroupName
+func subject(s rbacv1.Subject, namespace string) *rbacv1ac.SubjectApplyConfiguration {
+	sub := rbacv1ac.Subject().WithKind(s.Kind).WithName(s.Name)
+	if s.Kind != rbacv1.ServiceAccountKind {
+		return sub.WithAPIGroup(rbacv1.GroupName)
 	}
-	return m
+	if s.Namespace != "" {
+		namespace = s.Namespace
+	}
+	return sub.WithNamespace(namespace)
 }
 
-// envObject wraps a namespaced object of an environment. It is owned by the
-// project (deleted with it) unless the project retains its namespaces, in
-// which case the governed objects stay with the namespace.
-func envObject(in EnvInput, apiVersion, kind, name string, body map[string]any) map[string]any {
-	meta := map[string]any{
-		"name":      name,
-		"namespace": EnvNamespace(in.Project.Name, in.Env),
-		"labels":    toAnyMap(EnvLabels(in)),
-	}
-	if in.Project.Spec.DeletionPolicy != servingv1alpha1.DeletionPolicyRetain {
-		meta["ownerReferences"] = ownerRefs(in.Project)
-	}
-	obj := map[string]any{"apiVersion": apiVersion, "kind": kind, "metadata": meta}
-	for k, v := range body {
-		obj[k] = v
-	}
-	return obj
+// NamespaceChild renders the environment's namespace as a child.
+func NamespaceChild(in EnvInput) (Child, error) {
+	return newChild(NamespaceGVK, types.NamespacedName{Name: EnvNamespace(in.Project.Name, in.Env)}, Namespace(in))
 }
 
 // EnvChildren renders every namespaced object of an environment, in apply
-// order; Object nil means the spec does not want it.
-func EnvChildren(in EnvInput) []EnvChild {
+// order; a nil Object means the spec does not want it.
+func EnvChildren(in EnvInput) ([]Child, error) {
+	ns := EnvNamespace(in.Project.Name, in.Env)
+	limits, err := LimitRange(in)
+	if err != nil {
+		return nil, err
+	}
+	type rendered struct {
+		gvk  schema.GroupVersionKind
+		name string
+		obj  any
+	}
+	all := []rendered{
+		{QuotaGVK, QuotaName, ResourceQuota(in)},
+		{LimitRangeGVK, LimitRangeName, limits},
+		{NetworkPolicyGVK, NetworkPolicyName, NetworkPolicy(in)},
+	}
 	rbs := RoleBindings(in)
-	out := make([]EnvChild, 0, 3+len(rbs))
-	out = append(out,
-		EnvChild{Kind: "ResourceQuota", Name: QuotaName, Object: ResourceQuota(in)},
-		EnvChild{Kind: "LimitRange", Name: LimitRangeName, Object: LimitRange(in)},
-		EnvChild{Kind: "NetworkPolicy", Name: NetworkPolicyName, Object: NetworkPolicy(in)},
-	)
 	names := make([]string, 0, len(rbs))
 	for n := range rbs {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		out = append(out, EnvChild{Kind: "RoleBinding", Name: n, Object: rbs[n]})
+		all = append(all, rendered{RoleBindingGVK, n, rbs[n]})
 	}
-	return out
+	out := make([]Child, 0, len(all))
+	for _, r := range all {
+		c, err := newChild(r.gvk, types.NamespacedName{Namespace: ns, Name: r.name}, r.obj)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // String describes an environment for messages.

@@ -52,13 +52,34 @@ func TestQuotaHard(t *testing.T) {
 
 func TestNetworkPolicyDefaults(t *testing.T) {
 	p := &servingv1alpha1.KalypsoProject{ObjectMeta: metav1.ObjectMeta{Name: "p", UID: "u"}}
-	np := NetworkPolicy(EnvInput{Project: p, Env: servingv1alpha1.Environment{Name: "dev"}})
-	from := np["spec"].(map[string]any)["ingress"].([]any)[0].(map[string]any)["from"].([]any)
+	children, err := EnvChildren(EnvInput{Project: p, Env: servingv1alpha1.Environment{Name: "dev"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var np map[string]any
+	for _, c := range children {
+		if c.GVK == NetworkPolicyGVK {
+			np = c.Object.Object
+		}
+	}
+	if np == nil {
+		t.Fatal("an isolated environment (the default) must render its NetworkPolicy")
+	}
+	spec, _ := np["spec"].(map[string]any)
+	ingress, _ := spec["ingress"].([]any)
+	if len(ingress) != 1 {
+		t.Fatalf("want one ingress rule, got %v", spec)
+	}
+	rule, _ := ingress[0].(map[string]any)
+	from, _ := rule["from"].([]any)
 	if len(from) != 3 {
 		t.Fatalf("want same-namespace, monitoring and ingress peers, got %v", from)
 	}
-	if _, ok := np["spec"].(map[string]any)["podSelector"]; !ok {
-		t.Fatal("an empty podSelector (all pods) must be rendered")
+	if sel, ok := spec["podSelector"].(map[string]any); !ok || len(sel) != 0 {
+		t.Fatalf("an empty podSelector (all pods) must be rendered, got %v", spec["podSelector"])
+	}
+	if peer, _ := from[0].(map[string]any); peer["podSelector"] == nil {
+		t.Fatalf("the same-namespace peer must be an empty podSelector, got %v", from[0])
 	}
 	none := NetworkPolicy(EnvInput{Project: p, Env: servingv1alpha1.Environment{Name: "dev",
 		NetworkIsolation: &servingv1alpha1.NetworkIsolation{Mode: servingv1alpha1.NetworkIsolationNone}}})

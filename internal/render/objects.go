@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"reflect"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kalypsoserving/kalypso-serving/internal/apply"
 )
@@ -19,12 +20,10 @@ var (
 	ServiceMonitorGVK = schema.GroupVersionKind{Group: "monitoring.coreos.com", Version: "v1", Kind: "ServiceMonitor"}
 )
 
-// Child is one rendered child: its kind, and the object to apply, or nil
-// when the spec does not want this kind (and an existing one is deleted).
-type Child struct {
-	GVK    schema.GroupVersionKind
-	Object *unstructured.Unstructured
-}
+// Child is one rendered child of a server or an environment: its kind and
+// key, and the object to apply, or nil when the spec does not want it (an
+// existing one is deleted). It is the apply engine's child type.
+type Child = apply.Child
 
 // Children renders every child kind of the server, in apply order. An
 // *InvalidSpecError or *InvalidStorageError means the spec cannot work.
@@ -44,18 +43,34 @@ func Children(in Input) ([]Child, error) {
 		{HPAGVK, HorizontalPodAutoscaler(in)},
 		{ServiceMonitorGVK, ServiceMonitor(in)},
 	} {
-		child := Child{GVK: c.gvk}
-		if !isNil(c.obj) {
-			u, err := apply.ToUnstructured(c.obj)
-			if err != nil {
-				return nil, fmt.Errorf("render %s: %w", c.gvk.Kind, err)
-			}
-			u.SetGroupVersionKind(c.gvk)
-			child.Object = u
+		child, err := newChild(c.gvk, types.NamespacedName{Namespace: in.Server.Namespace, Name: in.Server.Name}, c.obj)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, child)
 	}
 	return out, nil
+}
+
+// newChild converts a rendered object (an apply configuration or a typed
+// ServiceMonitor, or nil for absent) into a Child of the given kind.
+func newChild(gvk schema.GroupVersionKind, key types.NamespacedName, obj any) (Child, error) {
+	child := Child{GVK: gvk, Key: key}
+	if isNil(obj) {
+		return child, nil
+	}
+	u, err := apply.ToUnstructured(obj)
+	if err != nil {
+		return child, fmt.Errorf("render %s: %w", gvk.Kind, err)
+	}
+	if _, typed := obj.(*monitoringv1.ServiceMonitor); typed {
+		// A typed struct (no apply configuration exists in the API module)
+		// marshals empty values: drop them so the apply claims none.
+		prune(u.Object)
+	}
+	u.SetGroupVersionKind(gvk)
+	child.Object = u
+	return child, nil
 }
 
 // isNil reports whether a renderer returned a typed nil pointer.

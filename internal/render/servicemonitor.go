@@ -1,12 +1,8 @@
 package render
 
 import (
-	"encoding/json"
-	"fmt"
-
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 )
 
@@ -18,10 +14,9 @@ func ServiceMonitorEnabled(in Input) bool {
 }
 
 // ServiceMonitor renders the Prometheus Operator ServiceMonitor scraping the
-// server's metrics port, or nil when not requested. It is returned as an
-// unstructured object because the CRD is optional: no Go client for it is
-// needed to apply it.
-func ServiceMonitor(in Input) *unstructured.Unstructured {
+// server's metrics port, or nil when not requested. The CRD is optional: the
+// object is applied as unstructured, so no client for it is needed.
+func ServiceMonitor(in Input) *monitoringv1.ServiceMonitor {
 	if !ServiceMonitorEnabled(in) {
 		return nil
 	}
@@ -37,39 +32,19 @@ func ServiceMonitor(in Input) *unstructured.Unstructured {
 	if cfg.Interval != "" {
 		endpoint.Interval = monitoringv1.Duration(cfg.Interval)
 	}
-	sm := &monitoringv1.ServiceMonitor{
+	or := ownerReference(srv)
+	return &monitoringv1.ServiceMonitor{
 		TypeMeta: metav1.TypeMeta{APIVersion: monitoringv1.SchemeGroupVersion.String(), Kind: "ServiceMonitor"},
+		ObjectMeta: metav1.ObjectMeta{Name: srv.Name, Namespace: srv.Namespace, Labels: labels,
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: *or.APIVersion, Kind: *or.Kind, Name: *or.Name, UID: *or.UID,
+				Controller: or.Controller, BlockOwnerDeletion: or.BlockOwnerDeletion,
+			}}},
 		Spec: monitoringv1.ServiceMonitorSpec{
 			Selector:  metav1.LabelSelector{MatchLabels: SelectorLabels(srv.Name)},
 			Endpoints: []monitoringv1.Endpoint{endpoint},
 		},
 	}
-	obj := toUnstructured(sm)
-	obj.SetName(srv.Name)
-	obj.SetNamespace(srv.Namespace)
-	obj.SetLabels(labels)
-	or := ownerReference(srv)
-	obj.SetOwnerReferences([]metav1.OwnerReference{{
-		APIVersion: *or.APIVersion, Kind: *or.Kind, Name: *or.Name, UID: *or.UID,
-		Controller: or.Controller, BlockOwnerDeletion: or.BlockOwnerDeletion,
-	}})
-	return obj
-}
-
-// toUnstructured converts v through JSON and drops the empty values that Go
-// structs without omitempty produce, so an apply never claims fields it does
-// not set.
-func toUnstructured(v any) *unstructured.Unstructured {
-	data, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("render: marshalling %T: %v", v, err))
-	}
-	m := map[string]any{}
-	if err := json.Unmarshal(data, &m); err != nil {
-		panic(fmt.Sprintf("render: unmarshalling %T: %v", v, err))
-	}
-	prune(m)
-	return &unstructured.Unstructured{Object: m}
 }
 
 // prune removes nulls and empty maps and lists, recursively.

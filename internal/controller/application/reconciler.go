@@ -5,7 +5,6 @@ package application
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -25,12 +24,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/conditions"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/index"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/secretwatch"
-	"github.com/kalypsoserving/kalypso-serving/internal/controller/statuspatch"
+	"github.com/kalypsoserving/kalypso-serving/internal/controller/outcome"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
 )
 
@@ -41,7 +41,9 @@ type Reconciler struct {
 	// names are inspected, and no Secret is kept in memory.
 	APIReader client.Reader
 	// Secrets wakes the Applications whose storage Secret changed.
-	Secrets                 *secretwatch.Watcher
+	Secrets *secretwatch.Watcher
+	// Recorder records Events (events.k8s.io) on the Application.
+	Recorder                recorder.EventRecorder
 	MaxConcurrentReconciles int
 }
 
@@ -50,6 +52,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=serving.kalypso.io,resources=kalypsotritonservers,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile checks the Application and aggregates its servers.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -58,49 +61,42 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := app.DeepCopy()
-	recErr := r.reconcile(ctx, &app)
-	app.Status.Phase = conditions.Phase(app.Status.Conditions, !app.DeletionTimestamp.IsZero())
-	err := statuspatch.IfChanged(ctx, r.Client, before, &app,
-		func(a *servingv1alpha1.KalypsoApplication) any { return a.Status })
-	return ctrl.Result{}, errors.Join(recErr, err)
+	done, err := r.reconcile(ctx, &app)
+	return outcome.Finish(ctx, outcome.Finisher{Client: r.Client, Recorder: r.Recorder}, before, &app,
+		func(a *servingv1alpha1.KalypsoApplication) any { return a.Status }, done, err)
 }
 
-func (r *Reconciler) reconcile(ctx context.Context, app *servingv1alpha1.KalypsoApplication) error {
+func (r *Reconciler) reconcile(ctx context.Context, app *servingv1alpha1.KalypsoApplication) (conditions.Outcome, error) {
 	st := &app.Status
 	var servers servingv1alpha1.KalypsoTritonServerList
 	if err := r.List(ctx, &servers, client.InNamespace(app.Namespace), client.MatchingFields{index.ServerApplication: app.Name}); err != nil {
-		return fmt.Errorf("listing servers: %w", err)
+		return conditions.Outcome{}, fmt.Errorf("listing servers: %w", err)
 	}
 	summarize(st, servers.Items)
 
 	nsProject, err := r.namespaceProject(ctx, app.Namespace)
 	if err != nil {
-		return err
+		return conditions.Outcome{}, err
 	}
 	project, mismatch := projectOutcome(app, nsProject)
 	st.Project = project
 	if mismatch != nil {
 		st.StorageType = ""
 		meta.RemoveStatusCondition(&st.Conditions, servingv1alpha1.ConditionStorageReady)
-		conditions.Apply(&st.Conditions, app.Generation, *mismatch)
-		st.ObservedGeneration = app.Generation
-		return nil
+		return conditions.Outcome{}, &outcome.Error{Outcome: *mismatch}
 	}
 
 	storage, err := r.storageOutcome(ctx, app, servers.Items)
 	if err != nil {
-		return err
+		return conditions.Outcome{}, err
 	}
-	if storage.Ready {
-		conditions.Set(&st.Conditions, app.Generation, servingv1alpha1.ConditionStorageReady, metav1.ConditionTrue, storage.Reason, storage.Message)
-		conditions.Apply(&st.Conditions, app.Generation, conditions.Outcome{Ready: true, Reason: servingv1alpha1.ReasonReconciled,
-			Message: fmt.Sprintf("%d of %d servers ready", st.ReadyServers, st.Servers)})
-	} else {
+	if !storage.Ready {
 		conditions.Set(&st.Conditions, app.Generation, servingv1alpha1.ConditionStorageReady, metav1.ConditionFalse, storage.Reason, storage.Message)
-		conditions.Apply(&st.Conditions, app.Generation, storage)
+		return conditions.Outcome{}, &outcome.Error{Outcome: storage}
 	}
-	st.ObservedGeneration = app.Generation
-	return nil
+	conditions.Set(&st.Conditions, app.Generation, servingv1alpha1.ConditionStorageReady, metav1.ConditionTrue, storage.Reason, storage.Message)
+	return conditions.Outcome{Ready: true, Reason: servingv1alpha1.ReasonReconciled,
+		Message: fmt.Sprintf("%d of %d servers ready", st.ReadyServers, st.Servers)}, nil
 }
 
 // namespaceProject returns the project label of a namespace.
@@ -171,7 +167,10 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
 
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&servingv1alpha1.KalypsoApplication{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Every update, status included, is seen: a reconcile that ran on a
+		// cache not yet holding the previous status write would otherwise
+		// skip a needed write and nothing would wake it again.
+		For(&servingv1alpha1.KalypsoApplication{}).
 		Watches(&servingv1alpha1.KalypsoTritonServer{}, coalescedApplicationOfServer(),
 			builder.WithPredicates(serverSummaryChanged())).
 		WatchesRawSource(r.Secrets.Source(handler.EnqueueRequestsFromMapFunc(r.applicationsOfSecret))).

@@ -14,7 +14,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -22,13 +22,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/apply"
 	"github.com/kalypsoserving/kalypso-serving/internal/conditions"
-	"github.com/kalypsoserving/kalypso-serving/internal/controller/statuspatch"
+	"github.com/kalypsoserving/kalypso-serving/internal/controller/outcome"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
 )
 
@@ -36,7 +36,9 @@ import (
 type Reconciler struct {
 	client.Client
 	// APIReader confirms, uncached, who owns a namespace that already exists.
-	APIReader               client.Reader
+	APIReader client.Reader
+	// Recorder records Events (events.k8s.io) on the project.
+	Recorder                recorder.EventRecorder
 	MaxConcurrentReconciles int
 }
 
@@ -46,6 +48,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups="",resources=resourcequotas;limitranges,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=kalypso-serving-admin;kalypso-serving-editor;kalypso-serving-viewer
 
 // Reconcile governs every environment of a project and reports each.
@@ -59,46 +62,72 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, nil
 	}
 	before := proj.DeepCopy()
+	done, err := r.reconcile(ctx, &proj)
+	f := outcome.Finisher{Client: r.Client, Recorder: r.Recorder, TransientReason: servingv1alpha1.ReasonApplyFailed}
+	return outcome.Finish(ctx, f, before, &proj, func(p *servingv1alpha1.KalypsoProject) any { return p.Status }, done, err)
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, proj *servingv1alpha1.KalypsoProject) (conditions.Outcome, error) {
 	var errs []error
 	statuses := make([]servingv1alpha1.EnvironmentStatus, 0, len(proj.Spec.Environments))
 	for _, env := range proj.Spec.Environments {
-		in := render.EnvInput{Project: &proj, Env: env}
+		in := render.EnvInput{Project: proj, Env: env}
 		st, err := r.reconcileEnvironment(ctx, in)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", in, err))
 		}
 		statuses = append(statuses, st)
 	}
-	if err := r.removeDroppedEnvironments(ctx, &proj); err != nil {
+	if err := r.removeDroppedEnvironments(ctx, proj); err != nil {
 		errs = append(errs, err)
 	}
-	recErr := errors.Join(errs...)
-	setStatus(&proj, statuses, recErr)
-
-	err := statuspatch.IfChanged(ctx, r.Client, before, &proj,
-		func(p *servingv1alpha1.KalypsoProject) any { return p.Status })
-	return ctrl.Result{}, errors.Join(recErr, err)
+	sort.Slice(statuses, func(i, j int) bool { return statuses[i].Name < statuses[j].Name })
+	proj.Status.Environments = statuses
+	proj.Status.EnvironmentCount = int32(len(statuses)) //nolint:gosec // at most 16 by schema
+	if err := errors.Join(errs...); err != nil {
+		return conditions.Outcome{}, err
+	}
+	if o := projectOutcome(statuses); o.Stalled {
+		return conditions.Outcome{}, &outcome.Error{Outcome: o}
+	}
+	return projectOutcome(statuses), nil
 }
 
-// reconcileEnvironment creates or updates one environment. A namespace that
-// exists and was not created by this project is never touched.
+// reconcileEnvironment creates or updates one environment through the one
+// apply path. A namespace or object that exists and is not the project's is
+// never touched.
 func (r *Reconciler) reconcileEnvironment(ctx context.Context, in render.EnvInput) (servingv1alpha1.EnvironmentStatus, error) {
 	nsName := render.EnvNamespace(in.Project.Name, in.Env)
 	st := servingv1alpha1.EnvironmentStatus{Name: in.Env.Name, Namespace: nsName}
-
-	owned, terminating, err := r.ensureNamespace(ctx, in, nsName)
+	owner := apply.Owner{Object: in.Project, UIDAnnotation: render.AnnotationProject, Marks: map[string]string{
+		render.LabelManagedBy: render.ManagedByValue,
+		render.LabelProject:   in.Project.Name,
+	}}
+	nsChild, err := render.NamespaceChild(in)
 	if err != nil {
 		return notReady(st, servingv1alpha1.ReasonApplyFailed, err.Error()), err
 	}
-	if !owned {
+	res, err := r.engine().Reconcile(ctx, owner, nsChild, nil)
+	var conflict *apply.ConflictError
+	switch {
+	case errors.As(err, &conflict):
 		return notReady(st, servingv1alpha1.ReasonNamespaceConflict, fmt.Sprintf(
 			"namespace %s exists and was not created by this project; it is left untouched", nsName)), nil
-	}
-	if terminating {
+	case err != nil:
+		return notReady(st, servingv1alpha1.ReasonApplyFailed, err.Error()), err
+	case res.Live != nil && !res.Live.GetDeletionTimestamp().IsZero():
 		return notReady(st, servingv1alpha1.ReasonProgressing, fmt.Sprintf("namespace %s is terminating", nsName)), nil
 	}
-	for _, child := range render.EnvChildren(in) {
-		if err := r.reconcileChild(ctx, in, nsName, child); err != nil {
+	children, err := render.EnvChildren(in)
+	if err != nil {
+		return notReady(st, servingv1alpha1.ReasonApplyFailed, err.Error()), err
+	}
+	for _, child := range children {
+		_, err := r.engine().Reconcile(ctx, owner, child, nil)
+		if errors.As(err, &conflict) {
+			return notReady(st, servingv1alpha1.ReasonChildConflict, conflict.Error()), nil
+		}
+		if err != nil {
 			return notReady(st, servingv1alpha1.ReasonApplyFailed, err.Error()), err
 		}
 	}
@@ -112,87 +141,19 @@ func notReady(st servingv1alpha1.EnvironmentStatus, reason, msg string) servingv
 	return st
 }
 
-// ensureNamespace creates the namespace, or updates it when this project
-// created it. It reports whether the namespace is the project's.
-func (r *Reconciler) ensureNamespace(ctx context.Context, in render.EnvInput, name string) (owned, terminating bool, err error) {
-	desired := &unstructured.Unstructured{Object: render.Namespace(in)}
-	if err := apply.Prepare(desired); err != nil {
-		return false, false, err
-	}
-	live := &metav1.PartialObjectMetadata{}
-	live.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
-	err = r.Get(ctx, types.NamespacedName{Name: name}, live)
-	if apierrors.IsNotFound(err) {
-		// The cache holds only namespaces the operator labelled. Create, never
-		// apply, a namespace that is not there: Create fails on an existing
-		// one instead of adopting it.
-		createErr := r.Create(ctx, desired.DeepCopy(), client.FieldOwner(render.FieldOwner))
-		if createErr == nil {
-			return true, false, nil
-		}
-		if !apierrors.IsAlreadyExists(createErr) {
-			return false, false, fmt.Errorf("creating namespace %s: %w", name, createErr)
-		}
-		if err := r.APIReader.Get(ctx, types.NamespacedName{Name: name}, live); err != nil {
-			return false, false, fmt.Errorf("reading namespace %s: %w", name, err)
-		}
-	} else if err != nil {
-		return false, false, fmt.Errorf("reading namespace %s: %w", name, err)
-	}
-	if live.Annotations[render.AnnotationProject] != string(in.Project.UID) {
-		return false, false, nil
-	}
-	if !live.DeletionTimestamp.IsZero() {
-		return true, true, nil
-	}
-	upToDate, err := apply.UpToDate(live, desired)
-	if err != nil || upToDate {
-		return true, false, err
-	}
-	return true, false, apply.Apply(ctx, r.Client, desired, apply.Options{FieldOwner: render.FieldOwner})
-}
-
-// reconcileChild applies or removes one governed object in the namespace.
-func (r *Reconciler) reconcileChild(ctx context.Context, in render.EnvInput, ns string, child render.EnvChild) error {
-	live := newObject(child.Kind)
-	err := r.Get(ctx, types.NamespacedName{Namespace: ns, Name: child.Name}, live)
-	exists := err == nil
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("reading %s %s: %w", child.Kind, child.Name, err)
-	}
-	if child.Object == nil {
-		if exists && live.GetLabels()[render.LabelProject] == in.Project.Name {
-			uid := live.GetUID()
-			if err := r.Delete(ctx, live, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("deleting %s %s: %w", child.Kind, child.Name, err)
-			}
-		}
-		return nil
-	}
-	desired := &unstructured.Unstructured{Object: child.Object}
-	if err := apply.Prepare(desired); err != nil {
-		return err
-	}
-	if exists {
-		upToDate, err := apply.UpToDate(live, desired)
-		if err != nil || upToDate {
-			return err
-		}
-	}
-	return apply.Apply(ctx, r.Client, desired, apply.Options{FieldOwner: render.FieldOwner})
-}
-
-func newObject(kind string) client.Object {
-	switch kind {
-	case "ResourceQuota":
-		return &corev1.ResourceQuota{}
-	case "LimitRange":
-		return &corev1.LimitRange{}
-	case "NetworkPolicy":
-		return &networkingv1.NetworkPolicy{}
-	default:
-		return &rbacv1.RoleBinding{}
-	}
+// engine is the one apply path, configured for environment kinds: they are
+// cached only when the operator labelled them, so a cache miss is confirmed
+// against the API server before anything is created.
+func (r *Reconciler) engine() *apply.Engine {
+	filtered := apply.Kind{Filtered: true}
+	return &apply.Engine{Client: r.Client, APIReader: r.APIReader, FieldOwner: render.FieldOwner,
+		Kinds: map[schema.GroupVersionKind]apply.Kind{
+			render.NamespaceGVK:     {Read: apply.ReadMetadata, Filtered: true},
+			render.QuotaGVK:         filtered,
+			render.LimitRangeGVK:    filtered,
+			render.NetworkPolicyGVK: filtered,
+			render.RoleBindingGVK:   filtered,
+		}}
 }
 
 // removeDroppedEnvironments deletes (deletionPolicy Delete) the namespaces
@@ -219,47 +180,38 @@ func (r *Reconciler) removeDroppedEnvironments(ctx context.Context, proj *servin
 		}
 		log.FromContext(ctx).Info("deleting namespace of a removed environment", "namespace", ns.Name)
 		uid := ns.UID
-		if err := r.Delete(ctx, ns, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("deleting namespace %s: %w", ns.Name, err))
+		if err := r.Delete(ctx, ns, client.Preconditions{UID: &uid}); err != nil {
+			if !apierrors.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("deleting namespace %s: %w", ns.Name, err))
+			}
+			continue
 		}
+		r.Recorder.Eventf(proj, ns, corev1.EventTypeNormal, servingv1alpha1.EventReasonNamespaceDeleted, "Reconcile",
+			"namespace %s deleted: its environment was removed from the project", ns.Name)
 	}
 	return errors.Join(errs...)
 }
 
-// setStatus summarises the environments into the project's conditions.
-func setStatus(proj *servingv1alpha1.KalypsoProject, envs []servingv1alpha1.EnvironmentStatus, recErr error) {
-	sort.Slice(envs, func(i, j int) bool { return envs[i].Name < envs[j].Name })
-	proj.Status.Environments = envs
-	proj.Status.EnvironmentCount = int32(len(envs)) //nolint:gosec // at most 16 by schema
-	conditions.Apply(&proj.Status.Conditions, proj.Generation, projectOutcome(envs, recErr))
-	if recErr == nil {
-		proj.Status.ObservedGeneration = proj.Generation
-	}
-	proj.Status.Phase = conditions.Phase(proj.Status.Conditions, !proj.DeletionTimestamp.IsZero())
-}
-
-// projectOutcome is Ready when every environment is; a namespace conflict
-// needs a person (Stalled); anything else is still in progress.
-func projectOutcome(envs []servingv1alpha1.EnvironmentStatus, recErr error) conditions.Outcome {
+// projectOutcome is Ready when every environment is; an object someone
+// else owns needs a person (Stalled); anything else is still in progress.
+func projectOutcome(envs []servingv1alpha1.EnvironmentStatus) conditions.Outcome {
 	ready, conflicts := 0, 0
-	var firstConflict string
+	var firstConflict, firstConflictReason string
 	for _, e := range envs {
 		switch {
 		case e.Ready:
 			ready++
-		case e.Reason == servingv1alpha1.ReasonNamespaceConflict:
+		case e.Reason == servingv1alpha1.ReasonNamespaceConflict || e.Reason == servingv1alpha1.ReasonChildConflict:
 			conflicts++
 			if firstConflict == "" {
-				firstConflict = e.Message
+				firstConflict, firstConflictReason = e.Message, e.Reason
 			}
 		}
 	}
 	switch {
 	case conflicts > 0:
-		return conditions.Outcome{Stalled: true, Reason: servingv1alpha1.ReasonNamespaceConflict,
+		return conditions.Outcome{Stalled: true, Reason: firstConflictReason,
 			Message: fmt.Sprintf("%d of %d environments ready; %s", ready, len(envs), firstConflict)}
-	case recErr != nil:
-		return conditions.Outcome{Reason: servingv1alpha1.ReasonApplyFailed, Message: recErr.Error()}
 	case ready < len(envs):
 		return conditions.Outcome{Reason: servingv1alpha1.ReasonProgressing,
 			Message: fmt.Sprintf("%d of %d environments ready", ready, len(envs))}
@@ -277,7 +229,10 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
 	toProject := handler.EnqueueRequestsFromMapFunc(projectOf)
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&servingv1alpha1.KalypsoProject{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Every update, status included, is seen: a reconcile that ran on a
+		// cache not yet holding the previous status write would otherwise
+		// skip a needed write and nothing would wake it again.
+		For(&servingv1alpha1.KalypsoProject{}).
 		Watches(ns, toProject, builder.OnlyMetadata).
 		Watches(&corev1.ResourceQuota{}, toProject).
 		Watches(&corev1.LimitRange{}, toProject).
