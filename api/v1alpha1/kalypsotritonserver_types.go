@@ -33,21 +33,6 @@ const (
 	ModelControlExplicit ModelControlMode = "explicit"
 )
 
-// LogLevel is the most verbose kind of message Triton writes.
-// +kubebuilder:validation:Enum=ERROR;WARNING;INFO;VERBOSE
-type LogLevel string
-
-const (
-	LogLevelError   LogLevel = "ERROR"
-	LogLevelWarning LogLevel = "WARNING"
-	LogLevelInfo    LogLevel = "INFO"
-	LogLevelVerbose LogLevel = "VERBOSE"
-)
-
-// LogFormat is Triton's --log-format.
-// +kubebuilder:validation:Enum=default;ISO8601
-type LogFormat string
-
 // KalypsoTritonServerSpec defines one Triton Inference Server deployment.
 // +kubebuilder:validation:XValidation:rule="!has(self.gpus) || self.gpus == 0 || !has(self.resources) || ((!has(self.resources.limits) || !(self.gpuResourceName in self.resources.limits)) && (!has(self.resources.requests) || !(self.gpuResourceName in self.resources.requests)))",message="set GPUs with spec.gpus, not also in spec.resources"
 // +kubebuilder:validation:XValidation:rule="!has(self.autoscaling) || !has(self.replicas) || (self.replicas >= self.autoscaling.minReplicas && self.replicas <= self.autoscaling.maxReplicas)",message="spec.replicas must lie within autoscaling.minReplicas..maxReplicas"
@@ -264,65 +249,6 @@ type ModelControl struct {
 	Models []string `json:"models,omitempty"`
 }
 
-// Autoscaling configures a HorizontalPodAutoscaler.
-// +kubebuilder:validation:XValidation:rule="self.minReplicas <= self.maxReplicas",message="autoscaling.minReplicas must not exceed maxReplicas"
-// +kubebuilder:validation:XValidation:rule="has(self.targetCPUUtilizationPercentage) || has(self.queueTimeTargetMicroseconds)",message="autoscaling needs targetCPUUtilizationPercentage and/or queueTimeTargetMicroseconds"
-type Autoscaling struct {
-	// MinReplicas (default 1).
-	// +optional
-	// +kubebuilder:default=1
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=1000
-	MinReplicas int32 `json:"minReplicas,omitempty"`
-
-	// MaxReplicas.
-	// +required
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=1000
-	MaxReplicas int32 `json:"maxReplicas"`
-
-	// TargetCPUUtilizationPercentage of the CPU request.
-	// +optional
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=100
-	TargetCPUUtilizationPercentage *int32 `json:"targetCPUUtilizationPercentage,omitempty"`
-
-	// QueueTimeTargetMicroseconds targets the average queue time per request,
-	// read as the Pods metric nv_inference_queue_duration_us_per_request that
-	// a metrics adapter derives from Triton's nv_inference_queue_duration_us
-	// and nv_inference_request_success counters.
-	// +optional
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=600000000
-	QueueTimeTargetMicroseconds *int64 `json:"queueTimeTargetMicroseconds,omitempty"`
-}
-
-// Scheduling places the server's pods.
-type Scheduling struct {
-	// NodeSelector for the pods.
-	// +optional
-	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
-	// Tolerations for the pods. When GPUs are requested a toleration for the
-	// nvidia.com/gpu taint is added unless one is given.
-	// +optional
-	// +listType=atomic
-	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
-	// Affinity for the pods.
-	// +optional
-	Affinity *corev1.Affinity `json:"affinity,omitempty"`
-	// TopologySpreadConstraints for the pods; their label selectors default
-	// to the server's pods.
-	// +optional
-	// +listType=atomic
-	TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
-	// RuntimeClassName, e.g. nvidia.
-	// +optional
-	RuntimeClassName *string `json:"runtimeClassName,omitempty"`
-	// PriorityClassName of the pods.
-	// +optional
-	PriorityClassName string `json:"priorityClassName,omitempty"`
-}
-
 // Networking sets Triton's ports; each is passed to tritonserver and used by
 // the container ports, the Service and the probes.
 // +kubebuilder:validation:XValidation:rule="self.httpPort != self.grpcPort && self.httpPort != self.metricsPort && self.grpcPort != self.metricsPort",message="networking ports httpPort, grpcPort and metricsPort must be distinct"
@@ -345,99 +271,6 @@ type Networking struct {
 	// +kubebuilder:validation:Minimum=1024
 	// +kubebuilder:validation:Maximum=65535
 	MetricsPort int32 `json:"metricsPort,omitempty"`
-}
-
-// Observability configures logs, traces, profiling and metrics.
-type Observability struct {
-	// Logging of tritonserver.
-	// +optional
-	Logging *Logging `json:"logging,omitempty"`
-	// Tracing with OpenTelemetry.
-	// +optional
-	Tracing *Tracing `json:"tracing,omitempty"`
-	// Profiling annotations on the pods.
-	// +optional
-	Profiling *Profiling `json:"profiling,omitempty"`
-	// Metrics endpoint and scraping.
-	// +optional
-	Metrics *Metrics `json:"metrics,omitempty"`
-}
-
-// Logging sets Triton's log level and format.
-type Logging struct {
-	// Level: ERROR, WARNING, INFO (default) or VERBOSE. Each level enables
-	// itself and the levels above it and disables the ones below.
-	// +optional
-	// +kubebuilder:default=INFO
-	Level LogLevel `json:"level,omitempty"`
-	// Format of log lines: default or ISO8601.
-	// +optional
-	Format LogFormat `json:"format,omitempty"`
-}
-
-// Tracing sends OpenTelemetry traces over OTLP/HTTP.
-type Tracing struct {
-	// CollectorEndpoint of an OTLP/HTTP collector, e.g.
-	// http://otel-collector.monitoring:4318 (/v1/traces is appended when absent).
-	// +required
-	// +kubebuilder:validation:MaxLength=512
-	// +kubebuilder:validation:XValidation:rule="self.matches('^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/:@?=&+-]*)?$')",message="tracing.collectorEndpoint must be an http(s) OTLP/HTTP URL without commas"
-	CollectorEndpoint string `json:"collectorEndpoint"`
-
-	// SamplingRate: a ratio in (0, 1] whose inverse is a whole number
-	// (1, 0.5, 0.1, 0.01, ...) or an integer N >= 1 meaning one request in N.
-	// Triton samples one request in N, so other ratios cannot be expressed.
-	// +optional
-	// +kubebuilder:default="1"
-	// +kubebuilder:validation:MaxLength=16
-	// +kubebuilder:validation:Pattern=`^([1-9][0-9]{0,8}|0?\.[0-9]{1,8}|1\.0{1,8})$`
-	SamplingRate string `json:"samplingRate,omitempty"`
-
-	// ServiceName reported as the service.name resource (default: the server's name).
-	// +optional
-	// +kubebuilder:validation:MaxLength=128
-	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_.-]+$`
-	ServiceName string `json:"serviceName,omitempty"`
-}
-
-// Profiling annotates the pods for a continuous profiler (Grafana Alloy /
-// Pyroscope annotation-based discovery).
-type Profiling struct {
-	// CPU profiling.
-	// +optional
-	CPU bool `json:"cpu,omitempty"`
-	// Memory profiling.
-	// +optional
-	Memory bool `json:"memory,omitempty"`
-}
-
-// Metrics configures Triton's Prometheus endpoint and its scraping.
-type Metrics struct {
-	// Enabled serves metrics (Triton's default: true). Set false to disable.
-	// +optional
-	Enabled *bool `json:"enabled,omitempty"`
-	// Interval at which Triton refreshes its metrics (--metrics-interval-ms),
-	// as a duration such as 2s or 500ms.
-	// +optional
-	// +kubebuilder:validation:Pattern=`^[0-9]{1,6}(ms|s|m)$`
-	Interval string `json:"interval,omitempty"`
-	// ServiceMonitor for the Prometheus Operator.
-	// +optional
-	ServiceMonitor *ServiceMonitor `json:"serviceMonitor,omitempty"`
-}
-
-// ServiceMonitor configures the monitoring.coreos.com/v1 ServiceMonitor child.
-type ServiceMonitor struct {
-	// Enabled creates the ServiceMonitor.
-	// +optional
-	Enabled bool `json:"enabled,omitempty"`
-	// Interval of scraping, e.g. 30s.
-	// +optional
-	// +kubebuilder:validation:Pattern=`^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$`
-	Interval string `json:"interval,omitempty"`
-	// Labels added to the ServiceMonitor so a Prometheus selects it.
-	// +optional
-	Labels map[string]string `json:"labels,omitempty"`
 }
 
 // Probes tunes tritonserver's health checks.

@@ -1,0 +1,64 @@
+package v1alpha1
+
+import corev1 "k8s.io/api/core/v1"
+
+// Where and how many: autoscaling and scheduling of a KalypsoTritonServer.
+
+// Autoscaling configures a HorizontalPodAutoscaler.
+// +kubebuilder:validation:XValidation:rule="self.minReplicas <= self.maxReplicas",message="autoscaling.minReplicas must not exceed maxReplicas"
+// +kubebuilder:validation:XValidation:rule="has(self.targetCPUUtilizationPercentage) || has(self.queueTimeTargetMicroseconds)",message="autoscaling needs targetCPUUtilizationPercentage and/or queueTimeTargetMicroseconds"
+type Autoscaling struct {
+	// MinReplicas (default 1).
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	MinReplicas int32 `json:"minReplicas,omitempty"`
+
+	// MaxReplicas.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	MaxReplicas int32 `json:"maxReplicas"`
+
+	// TargetCPUUtilizationPercentage of the CPU request.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	TargetCPUUtilizationPercentage *int32 `json:"targetCPUUtilizationPercentage,omitempty"`
+
+	// QueueTimeTargetMicroseconds targets the average queue time per request,
+	// read as the Pods metric nv_inference_queue_duration_us_per_request that
+	// a metrics adapter derives from Triton's nv_inference_queue_duration_us
+	// and nv_inference_request_success counters.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=600000000
+	QueueTimeTargetMicroseconds *int64 `json:"queueTimeTargetMicroseconds,omitempty"`
+}
+
+// Scheduling places the server's pods.
+type Scheduling struct {
+	// NodeSelector for the pods.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// Tolerations for the pods. When GPUs are requested a toleration for the
+	// nvidia.com/gpu taint is added unless one is given.
+	// +optional
+	// +listType=atomic
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+	// Affinity for the pods.
+	// +optional
+	Affinity *corev1.Affinity `json:"affinity,omitempty"`
+	// TopologySpreadConstraints for the pods; their label selectors default
+	// to the server's pods.
+	// +optional
+	// +listType=atomic
+	TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+	// RuntimeClassName, e.g. nvidia.
+	// +optional
+	RuntimeClassName *string `json:"runtimeClassName,omitempty"`
+	// PriorityClassName of the pods.
+	// +optional
+	PriorityClassName string `json:"priorityClassName,omitempty"`
+}
