@@ -191,6 +191,9 @@ func (e *Engine) live(ctx context.Context, child Child) (client.Object, error) {
 	err := reader.Get(ctx, child.Key, obj)
 	switch {
 	case err == nil:
+		// Typed readers may drop the type meta; the comparison with what
+		// was rendered needs it.
+		obj.GetObjectKind().SetGroupVersionKind(child.GVK)
 		return obj, nil
 	case !apierrors.IsNotFound(err):
 		return nil, fmt.Errorf("reading %s %s: %w", child.GVK.Kind, child.Key, err)
