@@ -19,13 +19,13 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 )
 
 func randomHex(n int) string {
@@ -45,7 +45,7 @@ func secretCanarySpecs() {
 		needles := map[string]string{}
 		for _, c := range canaries {
 			needles[c] = c
-			for _, k := range s3Keys {
+			for _, k := range fixture.S3Keys {
 				needles[c+"-"+k+" (base64)"] = base64.StdEncoding.EncodeToString([]byte(c + "-" + k))
 			}
 		}
@@ -59,7 +59,7 @@ func secretCanarySpecs() {
 		var statuses [][]byte
 		snapshot := func() { statuses = append(statuses, statusJSON(ns)...) }
 		waitDeployments(ns, names, 30*time.Second)
-		markAvailable(ns, names...)
+		fixture.MarkAvailable(ctx, k8sClient, ns, names...)
 		waitReady(ns, names, 30*time.Second)
 		snapshot()
 
@@ -70,13 +70,13 @@ func secretCanarySpecs() {
 			})
 			waitObserved(ns, n, 30*time.Second)
 		}
-		markAvailable(ns, names...)
+		fixture.MarkAvailable(ctx, k8sClient, ns, names...)
 		waitReady(ns, names, 30*time.Second)
 		snapshot()
 
 		versions := secretVersions(ns, names)
 		var secret corev1.Secret
-		Expect(k8sClient.Get(ctx, key(ns, secretName), &secret)).To(Succeed())
+		Expect(k8sClient.Get(ctx, key(ns, fixture.SecretName), &secret)).To(Succeed())
 		for k := range secret.Data {
 			secret.Data[k] = []byte(value(canaries[1])(k))
 		}
@@ -87,25 +87,25 @@ func secretCanarySpecs() {
 				g.Expect(now[n]).NotTo(Equal(versions[n]), "pods of %s not rolled", n)
 			}
 		}).Should(Succeed())
-		markAvailable(ns, names...)
+		fixture.MarkAvailable(ctx, k8sClient, ns, names...)
 		waitReady(ns, names, 30*time.Second)
 		snapshot()
 
 		for _, n := range names {
-			Expect(k8sClient.Delete(ctx, newServer(ns, n))).To(Succeed())
+			Expect(k8sClient.Delete(ctx, fixture.Server(ns, n))).To(Succeed())
 		}
 		Eventually(func(g Gomega) {
 			var list servingv1alpha1.KalypsoTritonServerList
 			g.Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
 			g.Expect(list.Items).To(BeEmpty())
 			var app servingv1alpha1.KalypsoApplication
-			g.Expect(k8sClient.Get(ctx, key(ns, appName), &app)).To(Succeed())
+			g.Expect(k8sClient.Get(ctx, key(ns, fixture.AppName), &app)).To(Succeed())
 			g.Expect(app.Status.Servers).To(BeZero())
 		}).Should(Succeed())
 		snapshot()
-		Expect(k8sClient.Delete(ctx, &servingv1alpha1.KalypsoApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: appName}})).To(Succeed())
+		Expect(k8sClient.Delete(ctx, fixture.Application(ns, fixture.AppName))).To(Succeed())
 		Eventually(func() bool {
-			return apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, appName), &servingv1alpha1.KalypsoApplication{}))
+			return apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, fixture.AppName), &servingv1alpha1.KalypsoApplication{}))
 		}).Should(BeTrue())
 
 		By("searching every place the operator writes")
@@ -138,10 +138,10 @@ func secretCanarySpecs() {
 		// and the log holds the operator's debug (V(1)) lines.
 		secretJSON, err := json.Marshal(&secret)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(string(secretJSON)).To(ContainSubstring(needles[canaries[1]+"-"+s3Keys[0]+" (base64)"]))
+		Expect(string(secretJSON)).To(ContainSubstring(needles[canaries[1]+"-"+fixture.S3Keys[0]+" (base64)"]))
 		Expect(logs.HasLine("applying", `"kind":"Deployment"`)).To(BeTrue(), "debug lines are not captured")
 
-		figure("secret-canaries", "%d places searched (%d status snapshots, %d Events, %d child objects, manager log of %d lines at V(1)), %d hits",
+		fixture.Figure(AddReportEntry, "secret-canaries", "%d places searched (%d status snapshots, %d Events, %d child objects, manager log of %d lines at V(1)), %d hits",
 			places, len(statuses), events, children, strings.Count(managerLog, "\n"), len(hits))
 		Expect(hits).To(BeEmpty())
 	})

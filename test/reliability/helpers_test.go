@@ -3,10 +3,8 @@ package reliability
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -23,84 +21,38 @@ import (
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 )
-
-const (
-	appName    = "app"
-	secretName = "creds"
-)
-
-// s3Keys are the keys of every storage Secret of the suite.
-var s3Keys = []string{
-	servingv1alpha1.SecretKeyAWSAccessKeyID,
-	servingv1alpha1.SecretKeyAWSSecretAccessKey,
-	servingv1alpha1.SecretKeyAWSSessionToken,
-}
 
 func key(ns, name string) types.NamespacedName {
 	return types.NamespacedName{Namespace: ns, Name: name}
 }
 
 func createNamespace(name string) string {
-	Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})).To(Succeed())
+	Expect(k8sClient.Create(ctx, fixture.Namespace(name))).To(Succeed())
 	return name
 }
 
-// createStorage creates the S3 Secret (value(key) for each key) and the
-// Application using it, and waits for the Application to be Ready.
+// createStorage creates the S3 Secret (every S3 key, value(key) for each)
+// and the Application using it, and waits for the Application to be Ready.
 func createStorage(ns string, value func(key string) string) {
-	data := map[string][]byte{}
-	for _, k := range s3Keys {
-		data[k] = []byte(value(k))
-	}
-	Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: secretName}, Data: data})).To(Succeed())
-	Expect(k8sClient.Create(ctx, &servingv1alpha1.KalypsoApplication{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: appName},
-		Spec: servingv1alpha1.KalypsoApplicationSpec{Storage: &servingv1alpha1.Storage{
-			Type: servingv1alpha1.StorageS3, SecretRef: &servingv1alpha1.LocalObjectReference{Name: secretName}, Region: "eu-west-1"}},
-	})).To(Succeed())
+	Expect(k8sClient.Create(ctx, fixture.StorageSecret(ns, fixture.SecretName,
+		fixture.WithKeys(fixture.S3Keys...), fixture.WithValues(value)))).To(Succeed())
+	Expect(k8sClient.Create(ctx, fixture.Application(ns, fixture.AppName,
+		fixture.WithStorageType(servingv1alpha1.StorageS3), fixture.WithStorage(fixture.SecretName, fixture.Region)))).To(Succeed())
 	Eventually(func(g Gomega) {
 		var app servingv1alpha1.KalypsoApplication
-		g.Expect(k8sClient.Get(ctx, key(ns, appName), &app)).To(Succeed())
-		g.Expect(meta.IsStatusConditionTrue(app.Status.Conditions, servingv1alpha1.ConditionReady)).To(BeTrue())
+		g.Expect(k8sClient.Get(ctx, key(ns, fixture.AppName), &app)).To(Succeed())
+		g.Expect(fixture.ApplicationReady(&app)).To(BeTrue())
 	}).Should(Succeed())
 }
 
-func fakeValue(k string) string { return "not-a-real-" + strings.ToLower(k) }
-
-// newServer returns a server with 2 replicas (so it has a PDB).
-func newServer(ns, name string, mutate ...func(*servingv1alpha1.KalypsoTritonServer)) *servingv1alpha1.KalypsoTritonServer {
-	srv := &servingv1alpha1.KalypsoTritonServer{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: servingv1alpha1.KalypsoTritonServerSpec{
-			ApplicationRef: servingv1alpha1.LocalObjectReference{Name: appName},
-			StorageURI:     "s3://models/" + name,
-			Replicas:       ptr.To[int32](2),
-		},
-	}
-	for _, m := range mutate {
-		m(srv)
-	}
-	return srv
-}
-
-func withAutoscaling(minReplicas, maxReplicas int32) func(*servingv1alpha1.KalypsoTritonServer) {
-	return func(s *servingv1alpha1.KalypsoTritonServer) {
-		s.Spec.Autoscaling = &servingv1alpha1.Autoscaling{MinReplicas: minReplicas, MaxReplicas: maxReplicas,
-			TargetCPUUtilizationPercentage: ptr.To[int32](80)}
-	}
-}
-
-func withServiceMonitor(s *servingv1alpha1.KalypsoTritonServer) {
-	s.Spec.Observability = &servingv1alpha1.Observability{Metrics: &servingv1alpha1.Metrics{
-		ServiceMonitor: &servingv1alpha1.ServiceMonitor{Enabled: true, Interval: "30s"}}}
-}
-
-// createServers creates n servers named prefix-000.. and returns their names.
+// createServers creates n servers named prefix-000.. (fixture.Server: two
+// replicas, so each has a PDB) and returns their names.
 func createServers(ns, prefix string, n int, mutate func(i int, s *servingv1alpha1.KalypsoTritonServer)) []string {
 	names := make([]string, 0, n)
 	for i := range n {
-		srv := newServer(ns, fmt.Sprintf("%s-%03d", prefix, i))
+		srv := fixture.Server(ns, fmt.Sprintf("%s-%03d", prefix, i))
 		if mutate != nil {
 			mutate(i, srv)
 		}
@@ -124,24 +76,6 @@ func updateServer(ns, name string, mutate func(*servingv1alpha1.KalypsoTritonSer
 		mutate(s)
 		g.Expect(k8sClient.Update(ctx, s)).To(Succeed())
 	}).WithTimeout(20 * time.Second).Should(Succeed())
-}
-
-// markAvailable plays the Deployment controller for every Deployment of
-// the servers: it reports the current generation rolled out and available.
-func markAvailable(ns string, names ...string) {
-	for _, name := range names {
-		Eventually(func(g Gomega) {
-			var d appsv1.Deployment
-			g.Expect(k8sClient.Get(ctx, key(ns, name), &d)).To(Succeed())
-			n := ptr.Deref(d.Spec.Replicas, 1)
-			now := metav1.Now()
-			d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n,
-				ReadyReplicas: n, AvailableReplicas: n,
-				Conditions: []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue,
-					Reason: "MinimumReplicasAvailable", LastUpdateTime: now, LastTransitionTime: now}}}
-			g.Expect(k8sClient.Status().Update(ctx, &d)).To(Succeed())
-		}).Should(Succeed())
-	}
 }
 
 // waitDeployments waits until every server has a Deployment.
@@ -171,7 +105,7 @@ func waitReady(ns string, names []string, timeout time.Duration) {
 		for _, n := range names {
 			s := byName[n]
 			g.Expect(s).NotTo(BeNil(), "server %s is missing", n)
-			g.Expect(isReady(s)).To(BeTrue(), "server %s is not Ready: generation %d, status %+v", n, s.Generation, s.Status)
+			g.Expect(fixture.ServerReady(s)).To(BeTrue(), "server %s is not Ready: generation %d, status %+v", n, s.Generation, s.Status)
 		}
 	}).WithTimeout(timeout).WithPolling(250 * time.Millisecond).Should(Succeed())
 }
@@ -180,39 +114,18 @@ func waitReady(ns string, names []string, timeout time.Duration) {
 // how many are.
 func countReady(ns string, names []string, timeout time.Duration) int {
 	n := 0
-	waitFor(timeout, func() bool {
+	_ = fixture.WaitFor(ctx, timeout, func() bool {
 		var list servingv1alpha1.KalypsoTritonServerList
 		Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
 		n = 0
 		for i := range list.Items {
-			if slices.Contains(names, list.Items[i].Name) && isReady(&list.Items[i]) {
+			if slices.Contains(names, list.Items[i].Name) && fixture.ServerReady(&list.Items[i]) {
 				n++
 			}
 		}
 		return n == len(names)
 	})
 	return n
-}
-
-// waitFor polls cond every 100ms until it holds or timeout passes, and
-// reports whether it held. Use it where a figure must be reported either way.
-func waitFor(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// isReady reports whether the server is Ready for its current generation.
-func isReady(s *servingv1alpha1.KalypsoTritonServer) bool {
-	return s.Status.ObservedGeneration == s.Generation &&
-		meta.IsStatusConditionTrue(s.Status.Conditions, servingv1alpha1.ConditionReady)
 }
 
 // waitObserved waits until the server's status is for its current generation.
@@ -250,28 +163,6 @@ func cleanupServers(ns string) {
 	for i := range svcs.Items {
 		Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, &svcs.Items[i]))).To(Succeed())
 	}
-}
-
-// percentile returns the p-th percentile (0 < p <= 100) by nearest rank.
-func percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	rank := int(p/100*float64(len(s))+0.999999) - 1
-	return s[max(0, min(rank, len(s)-1))]
-}
-
-// ms formats a duration in milliseconds.
-func ms(d time.Duration) string { return fmt.Sprintf("%dms", d.Milliseconds()) }
-
-// figure reports a spec's figure as a Ginkgo report entry and prints it as
-// one quotable line.
-func figure(name, format string, args ...any) {
-	line := fmt.Sprintf(format, args...)
-	AddReportEntry("FIGURE "+name, line)
-	fmt.Printf("FIGURE %s: %s\n", name, line)
 }
 
 const serviceMonitorCRDName = "servicemonitors.monitoring.coreos.com"

@@ -10,11 +10,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 )
 
 func optionalCRDSpecs() {
@@ -24,20 +24,18 @@ func optionalCRDSpecs() {
 
 		ns := createNamespace("rel-nocrd")
 		DeferCleanup(cleanupServers, ns)
-		createStorage(ns, fakeValue)
+		createStorage(ns, fixture.FakeValue)
 		const name = "watched"
-		Expect(k8sClient.Create(ctx, newServer(ns, name, withServiceMonitor, func(s *servingv1alpha1.KalypsoTritonServer) {
-			s.Spec.Replicas = ptr.To[int32](1)
-		}))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Server(ns, name, fixture.WithServiceMonitor("30s"), fixture.WithReplicas(1)))).To(Succeed())
 		waitDeployments(ns, []string{name}, 30*time.Second)
-		markAvailable(ns, name)
+		fixture.MarkAvailable(ctx, k8sClient, ns, name)
 		smCondition := func(g Gomega) *metav1.Condition {
 			c := meta.FindStatusCondition(getServer(g, ns, name).Status.Conditions, servingv1alpha1.ConditionServiceMonitorReady)
 			g.Expect(c).NotTo(BeNil(), "no ServiceMonitorReady condition")
 			return c
 		}
 		Eventually(func(g Gomega) {
-			g.Expect(isReady(getServer(g, ns, name))).To(BeTrue(), "server not Ready")
+			g.Expect(fixture.ServerReady(getServer(g, ns, name))).To(BeTrue(), "server not Ready")
 			c := smCondition(g)
 			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
 			g.Expect(c.Reason).To(Equal(servingv1alpha1.ReasonCRDNotInstalled))
@@ -59,8 +57,8 @@ func optionalCRDSpecs() {
 		waitReady(ns, []string{name}, 30*time.Second)
 		Expect(getServer(Default, ns, name).Generation).To(Equal(srv.Generation), "the server's spec was not touched")
 
-		figure("optional-crd", "Ready without the CRD (ServiceMonitorReady=False, CRDNotInstalled); ServiceMonitor created %s after the CRD was installed, "+
-			"condition True, server untouched", ms(took))
+		fixture.Figure(AddReportEntry, "optional-crd", "Ready without the CRD (ServiceMonitorReady=False, CRDNotInstalled); ServiceMonitor created %s after the CRD was installed, "+
+			"condition True, server untouched", fixture.Ms(took))
 		Expect(took).To(BeNumerically("<", 30*time.Second))
 	})
 }

@@ -18,6 +18,7 @@ import (
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 )
 
 // childRef is one child of a server.
@@ -42,21 +43,21 @@ func ownershipSpecs() {
 		const servers = 10
 		ns := createNamespace("rel-owner")
 		DeferCleanup(cleanupServers, ns)
-		createStorage(ns, fakeValue)
+		createStorage(ns, fixture.FakeValue)
 		wanted := map[string][]schema.GroupVersionKind{}
 		names := createServers(ns, "own", servers, func(i int, s *servingv1alpha1.KalypsoTritonServer) {
 			wanted[s.Name] = []schema.GroupVersionKind{render.DeploymentGVK, render.ServiceGVK, render.PDBGVK}
 			if i%3 == 0 {
-				withAutoscaling(1, 3)(s)
+				fixture.WithAutoscaling(1, 3)(s)
 				wanted[s.Name] = append(wanted[s.Name], render.HPAGVK)
 			}
 			if i%2 == 0 {
-				withServiceMonitor(s)
+				fixture.WithServiceMonitor("30s")(s)
 				wanted[s.Name] = append(wanted[s.Name], render.ServiceMonitorGVK)
 			}
 		})
 		waitDeployments(ns, names, time.Minute)
-		markAvailable(ns, names...)
+		fixture.MarkAvailable(ctx, k8sClient, ns, names...)
 		waitReady(ns, names, time.Minute)
 
 		uids := map[string]types.UID{}
@@ -116,9 +117,9 @@ func ownershipSpecs() {
 		By("refusing objects of the same name that do not carry the operator's marks")
 		refused, foreign := refuseForeign(ns)
 
-		figure("ownership", "%d of %d children of %d servers re-adopted %s after the restart (same UIDs, controller=true), "+
+		fixture.Figure(AddReportEntry, "ownership", "%d of %d children of %d servers re-adopted %s after the restart (same UIDs, controller=true), "+
 			"%d replaced, %d duplicates, %d/%d servers Ready again; %d foreign objects refused with ChildConflict and left untouched",
-			readopted, len(children), servers, ms(tookReadopt), replaced, duplicates, readyAgain, servers, refused)
+			readopted, len(children), servers, fixture.Ms(tookReadopt), replaced, duplicates, readyAgain, servers, refused)
 		Expect(readopted).To(Equal(len(children)), "children whose owner reference was not rebuilt")
 		Expect(replaced).To(BeZero(), "children deleted and recreated instead of re-adopted")
 		Expect(duplicates).To(BeZero())
@@ -130,7 +131,7 @@ func ownershipSpecs() {
 // waitReadopted waits up to a minute until every child either has its
 // server as controller again (re-adopted) or was replaced by a new object.
 func waitReadopted(ns string, children []childRef, uids map[string]types.UID) (readopted, replaced int) {
-	waitFor(time.Minute, func() bool {
+	_ = fixture.WaitFor(ctx, time.Minute, func() bool {
 		readopted, replaced = 0, 0
 		for _, c := range children {
 			u := c.get(Default, ns)
@@ -158,7 +159,7 @@ func refuseForeign(ns string) (refused, total int) {
 	Expect(k8sClient.Create(ctx, foreignSvc)).To(Succeed())
 	foreign := []client.Object{foreignDep, foreignSvc}
 	for _, f := range foreign {
-		Expect(k8sClient.Create(ctx, newServer(ns, f.GetName()))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Server(ns, f.GetName()))).To(Succeed())
 	}
 	for _, f := range foreign {
 		stalled := func() bool {
@@ -169,7 +170,7 @@ func refuseForeign(ns string) (refused, total int) {
 			c := meta.FindStatusCondition(s.Status.Conditions, servingv1alpha1.ConditionStalled)
 			return c != nil && c.Status == metav1.ConditionTrue && c.Reason == servingv1alpha1.ReasonChildConflict
 		}
-		if waitFor(15*time.Second, stalled) {
+		if fixture.WaitFor(ctx, 15*time.Second, stalled) == nil {
 			refused++
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 )
 
 const (
@@ -43,16 +44,16 @@ func selfHealSpecs() {
 		const servers = 100
 		ns := createNamespace("rel-selfheal")
 		DeferCleanup(cleanupServers, ns)
-		createStorage(ns, fakeValue)
+		createStorage(ns, fixture.FakeValue)
 		var autoscaled []string
 		names := createServers(ns, "heal", servers, func(i int, s *servingv1alpha1.KalypsoTritonServer) {
 			if i%4 == 0 {
-				withAutoscaling(2, 4)(s)
+				fixture.WithAutoscaling(2, 4)(s)
 				autoscaled = append(autoscaled, s.Name)
 			}
 		})
 		waitDeployments(ns, names, 2*time.Minute)
-		markAvailable(ns, names...)
+		fixture.MarkAvailable(ctx, k8sClient, ns, names...)
 		waitReady(ns, names, 2*time.Minute)
 
 		By("deleting every child of every server")
@@ -89,10 +90,10 @@ func selfHealSpecs() {
 		By("checking that the other managers' fields survived the operator's applies")
 		keptAnnotation, keptReplicas := othersFieldsKept(ns, autoscaled)
 
-		figure("self-heal", "%d of %d deletions restored (p50 %s, p99 %s), %d of %d edits reverted (p50 %s, p99 %s), in waves of %d; "+
+		fixture.Figure(AddReportEntry, "self-heal", "%d of %d deletions restored (p50 %s, p99 %s), %d of %d edits reverted (p50 %s, p99 %s), in waves of %d; "+
 			"foreign annotation kept on %d/%d Deployments, HPA-written replicas kept on %d/%d",
-			len(deletions.took), deletions.total(), ms(percentile(deletions.took, 50)), ms(percentile(deletions.took, 99)),
-			len(edits.took), edits.total(), ms(percentile(edits.took, 50)), ms(percentile(edits.took, 99)), healWave,
+			len(deletions.took), deletions.total(), fixture.Ms(fixture.Percentile(deletions.took, 50)), fixture.Ms(fixture.Percentile(deletions.took, 99)),
+			len(edits.took), edits.total(), fixture.Ms(fixture.Percentile(edits.took, 50)), fixture.Ms(fixture.Percentile(edits.took, 99)), healWave,
 			keptAnnotation, servers, keptReplicas, len(autoscaled))
 		Expect(deletions.missed).To(BeEmpty(), "deleted children not recreated; last reconciler error: %s", logs.LastLine("Reconciler error"))
 		Expect(edits.missed).To(BeEmpty(), "edited fields not restored; last reconciler error: %s", logs.LastLine("Reconciler error"))
@@ -100,8 +101,8 @@ func selfHealSpecs() {
 		Expect(edits.took).To(HaveLen(4 * servers))
 		Expect(keptAnnotation).To(Equal(servers), "Deployments that lost another manager's annotation")
 		Expect(keptReplicas).To(Equal(len(autoscaled)), "autoscaled Deployments whose HPA-written replicas were reverted")
-		Expect(percentile(deletions.took, 99)).To(BeNumerically("<", healP99))
-		Expect(percentile(edits.took, 99)).To(BeNumerically("<", healP99))
+		Expect(fixture.Percentile(deletions.took, 99)).To(BeNumerically("<", healP99))
+		Expect(fixture.Percentile(edits.took, 99)).To(BeNumerically("<", healP99))
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 )
 
 // stabilityWindow is how long a converged system is watched for writes:
@@ -35,14 +36,14 @@ func stabilitySpecs() {
 		window := stabilityWindow()
 		ns := createNamespace("rel-stable")
 		DeferCleanup(cleanupServers, ns)
-		createStorage(ns, fakeValue)
+		createStorage(ns, fixture.FakeValue)
 		names := createServers(ns, "stable", servers, nil)
 		waitDeployments(ns, names, time.Minute)
-		markAvailable(ns, names...)
+		fixture.MarkAvailable(ctx, k8sClient, ns, names...)
 		waitReady(ns, names, time.Minute)
 		Eventually(func(g Gomega) {
 			var app servingv1alpha1.KalypsoApplication
-			g.Expect(k8sClient.Get(ctx, key(ns, appName), &app)).To(Succeed())
+			g.Expect(k8sClient.Get(ctx, key(ns, fixture.AppName), &app)).To(Succeed())
 			g.Expect(app.Status.ObservedGeneration).To(Equal(app.Generation))
 			g.Expect(meta.IsStatusConditionTrue(app.Status.Conditions, servingv1alpha1.ConditionReady)).To(BeTrue())
 			g.Expect(app.Status.ReadyServers).To(Equal(int32(servers)))
@@ -69,7 +70,7 @@ func stabilitySpecs() {
 				changed = append(changed, fmt.Sprintf("%s: %s -> %s", k, rv, after[k]))
 			}
 		}
-		figure("stability", "%d objects, %d changed over %s including 1 manager restart",
+		fixture.Figure(AddReportEntry, "stability", "%d objects, %d changed over %s including 1 manager restart",
 			len(before), len(changed), time.Since(start).Round(time.Second))
 		Expect(changed).To(BeEmpty(), "objects written while converged:\n%s", strings.Join(changed, "\n"))
 		Expect(after).To(HaveLen(len(before)))

@@ -16,6 +16,7 @@ import (
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 )
 
 func updateStormSpecs() {
@@ -23,8 +24,8 @@ func updateStormSpecs() {
 		const updates = 100
 		ns := createNamespace("rel-storm")
 		DeferCleanup(cleanupServers, ns)
-		createStorage(ns, fakeValue)
-		Expect(k8sClient.Create(ctx, newServer(ns, "storm"))).To(Succeed())
+		createStorage(ns, fixture.FakeValue)
+		Expect(k8sClient.Create(ctx, fixture.Server(ns, "storm"))).To(Succeed())
 		waitDeployments(ns, []string{"storm"}, 30*time.Second)
 		startGen := waitObserved(ns, "storm", 30*time.Second).Generation
 
@@ -61,8 +62,8 @@ func updateStormSpecs() {
 		took := time.Since(allReturned)
 		mismatches := childMismatches(final)
 
-		figure("update-storm", "%d concurrent updates, %d conflicts retried, converged on the last (%s, %d replicas) %s after the last update returned",
-			updates, conflicts.Load(), final.Spec.TritonConfig.Tag, wantReplicas, ms(took))
+		fixture.Figure(AddReportEntry, "update-storm", "%d concurrent updates, %d conflicts retried, converged on the last (%s, %d replicas) %s after the last update returned",
+			updates, conflicts.Load(), final.Spec.TritonConfig.Tag, wantReplicas, fixture.Ms(took))
 		Expect(mismatches).To(BeEmpty(), strings.Join(mismatches, "\n"))
 		Expect(took).To(BeNumerically("<", 10*time.Second))
 	})

@@ -12,19 +12,14 @@ import (
 	. "github.com/onsi/gomega"
 	"go.uber.org/zap/zapcore"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller"
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv"
 )
@@ -36,10 +31,9 @@ var (
 	ctx       context.Context
 	cancel    context.CancelFunc
 
-	// scheme is the test client's; managerScheme is the manager's, as in
-	// cmd/manager (the CRD type is not in it).
-	scheme        = runtime.NewScheme()
-	managerScheme = runtime.NewScheme()
+	// scheme is the test client's: the manager's (controller.Scheme, as
+	// in cmd/manager) and the CRD type.
+	scheme = controller.Scheme()
 
 	// logs receives everything the manager logs, at debug verbosity (V(1)).
 	logs = &logBuffer{}
@@ -57,11 +51,7 @@ var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(logs), zap.Level(zapcore.Level(-1))))
 	ctx, cancel = context.WithCancel(context.Background())
 
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(servingv1alpha1.AddToScheme(scheme)).To(Succeed())
 	Expect(apiextensionsv1.AddToScheme(scheme)).To(Succeed())
-	Expect(clientgoscheme.AddToScheme(managerScheme)).To(Succeed())
-	Expect(servingv1alpha1.AddToScheme(managerScheme)).To(Succeed())
 
 	var err error
 	env, err = testenv.New()
@@ -119,22 +109,18 @@ type managerRun struct {
 	done   chan error
 }
 
-// startManager builds a manager with the production cache options and
-// reconcilers and starts it; every run uses the same options.
+// startManager builds a manager with cmd/manager's options (without
+// metrics, probes or leader election) and reconcilers and starts it; every
+// run uses the same options.
 func startManager() *managerRun {
 	mcfg := rest.CopyConfig(cfg)
-	mcfg.QPS, mcfg.Burst = 50, 100 // cmd/manager's defaults
-	m, err := ctrl.NewManager(mcfg, ctrl.Options{
-		Scheme:                 managerScheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  controller.CacheOptions(),
-		Client:                 controller.ClientOptions(),
-		// The same controller names are registered again on every restart.
-		Controller: ctrlconfig.Controller{SkipNameValidation: ptr.To(true)},
-	})
+	mcfg.QPS, mcfg.Burst = controller.DefaultQPS, controller.DefaultBurst
+	opts := controller.ManagerOptions(controller.Scheme(), controller.ManagerConfig{})
+	// The same controller names are registered again on every restart.
+	opts.Controller.SkipNameValidation = ptr.To(true)
+	m, err := ctrl.NewManager(mcfg, opts)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(controller.SetupWithManager(m, controller.Options{MaxConcurrentReconciles: 4})).To(Succeed())
+	Expect(controller.SetupWithManager(m, controller.Options{MaxConcurrentReconciles: controller.DefaultMaxConcurrentReconciles})).To(Succeed())
 	runCtx, runCancel := context.WithCancel(ctx)
 	run := &managerRun{cancel: runCancel, done: make(chan error, 1)}
 	go func() { run.done <- m.Start(runCtx) }()

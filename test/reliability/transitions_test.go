@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 )
 
 const (
@@ -102,9 +103,9 @@ func transitionSpecs() {
 		installServiceMonitorCRD()
 		ns := createNamespace("rel-transitions")
 		DeferCleanup(cleanupServers, ns)
-		createStorage(ns, fakeValue)
+		createStorage(ns, fixture.FakeValue)
 		const name = "seq"
-		Expect(k8sClient.Create(ctx, newServer(ns, name))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Server(ns, name))).To(Succeed())
 		waitDeployments(ns, []string{name}, 30*time.Second)
 
 		rng := rand.New(rand.NewSource(transitionSeed))
@@ -138,8 +139,8 @@ func transitionSpecs() {
 		control.Spec.TritonConfig.Tag = "oracle-control"
 		Expect(childMismatches(control)).NotTo(BeEmpty(), "the oracle accepts children of another spec")
 
-		figure("transitions", "%d sequences x %d edits (seed %d), %d failures, observedGeneration caught up p50 %s, p99 %s",
-			transitionSequences, editsPerSequence, transitionSeed, len(failures), ms(percentile(settle, 50)), ms(percentile(settle, 99)))
+		fixture.Figure(AddReportEntry, "transitions", "%d sequences x %d edits (seed %d), %d failures, observedGeneration caught up p50 %s, p99 %s",
+			transitionSequences, editsPerSequence, transitionSeed, len(failures), fixture.Ms(fixture.Percentile(settle, 50)), fixture.Ms(fixture.Percentile(settle, 99)))
 		Expect(failures).To(BeEmpty(), strings.Join(failures, "\n"))
 	})
 }
