@@ -20,21 +20,18 @@ import (
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 )
 
 var projectCounter int
 
 func newProject(mutate func(*servingv1alpha1.KalypsoProject)) *servingv1alpha1.KalypsoProject {
 	projectCounter++
-	p := &servingv1alpha1.KalypsoProject{
-		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("proj%d", projectCounter)},
-		Spec: servingv1alpha1.KalypsoProjectSpec{Owner: "team", Environments: []servingv1alpha1.Environment{
-			{Name: "dev", ResourceQuota: &servingv1alpha1.ResourceQuota{
-				Limits:   corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1"), corev1.ResourceCPU: resource.MustParse("4")},
-				Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("8Gi")},
-			}},
-		}},
-	}
+	p := fixture.Project(fmt.Sprintf("proj%d", projectCounter), fixture.WithOwner("team"), fixture.WithEnvironments(
+		servingv1alpha1.Environment{Name: "dev", ResourceQuota: &servingv1alpha1.ResourceQuota{
+			Limits:   corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1"), corev1.ResourceCPU: resource.MustParse("4")},
+			Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("8Gi")},
+		}}))
 	if mutate != nil {
 		mutate(p)
 	}
@@ -240,10 +237,8 @@ var _ = Describe("KalypsoProject", func() {
 		p := newProject(nil)
 		ns := p.Name + "-dev"
 		Eventually(getProject(p.Name)).Should(HaveField("Status.Phase", servingv1alpha1.PhaseReady))
-		good := &servingv1alpha1.KalypsoApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "good"},
-			Spec: servingv1alpha1.KalypsoApplicationSpec{ProjectRef: &servingv1alpha1.LocalObjectReference{Name: p.Name}}}
-		bad := &servingv1alpha1.KalypsoApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "claims-other"},
-			Spec: servingv1alpha1.KalypsoApplicationSpec{ProjectRef: &servingv1alpha1.LocalObjectReference{Name: "other-project"}}}
+		good := fixture.Application(ns, "good", fixture.WithProject(p.Name))
+		bad := fixture.Application(ns, "claims-other", fixture.WithProject("other-project"))
 		Expect(k8sClient.Create(ctx, good)).To(Succeed())
 		Expect(k8sClient.Create(ctx, bad)).To(Succeed())
 		Eventually(func(g Gomega) {

@@ -11,15 +11,16 @@ import (
 	"k8s.io/client-go/metadata"
 
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/secretwatch"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 )
 
 var _ = Describe("The Secret watch", func() {
 	It("remembers referenced Secrets only, and follows their changes without re-reading them", func() {
 		ns := newNamespace()
 		for i := range 30 {
-			Expect(k8sClient.Create(ctx, s3Secret(ns, fmt.Sprintf("unrelated-%d", i), "k"))).To(Succeed())
+			Expect(k8sClient.Create(ctx, fixture.StorageSecret(ns, fmt.Sprintf("unrelated-%d", i), fixture.WithKeys("k")))).To(Succeed())
 		}
-		creds := s3Secret(ns, "creds", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+		creds := fixture.StorageSecret(ns, fixture.SecretName)
 		Expect(k8sClient.Create(ctx, creds)).To(Succeed())
 		key := types.NamespacedName{Namespace: ns, Name: "creds"}
 

@@ -2,7 +2,6 @@ package controller_test
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -18,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 )
 
 var nsCounter int
@@ -26,44 +26,13 @@ var nsCounter int
 func newNamespace() string {
 	nsCounter++
 	name := fmt.Sprintf("kts-%d-%d", GinkgoParallelProcess(), nsCounter)
-	Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})).To(Succeed())
+	Expect(k8sClient.Create(ctx, fixture.Namespace(name))).To(Succeed())
 	return name
 }
 
-func s3Secret(ns, name string, keys ...string) *corev1.Secret {
-	data := map[string][]byte{}
-	for _, k := range keys {
-		data[k] = []byte("not-a-real-" + strings.ToLower(k))
-	}
-	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: data}
-}
-
-func application(ns string, mutate ...func(*servingv1alpha1.KalypsoApplication)) *servingv1alpha1.KalypsoApplication {
-	app := &servingv1alpha1.KalypsoApplication{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
-		Spec: servingv1alpha1.KalypsoApplicationSpec{Storage: &servingv1alpha1.Storage{
-			SecretRef: &servingv1alpha1.LocalObjectReference{Name: "creds"}, Region: "eu-west-1"}},
-	}
-	for _, m := range mutate {
-		m(app)
-	}
-	return app
-}
-
-func server(ns, name string, mutate ...func(*servingv1alpha1.KalypsoTritonServer)) *servingv1alpha1.KalypsoTritonServer {
-	srv := &servingv1alpha1.KalypsoTritonServer{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: servingv1alpha1.KalypsoTritonServerSpec{
-			ApplicationRef: servingv1alpha1.LocalObjectReference{Name: "app"},
-			StorageURI:     "s3://models/" + name,
-			Replicas:       ptr.To[int32](2),
-		},
-	}
-	for _, m := range mutate {
-		m(srv)
-	}
-	return srv
-}
+// storage is the Application storage of the suite: the Secret
+// fixture.SecretName in fixture.Region.
+var storage = fixture.WithStorage(fixture.SecretName, fixture.Region)
 
 func getServer(ns, name string) func(Gomega) *servingv1alpha1.KalypsoTritonServer {
 	return func(g Gomega) *servingv1alpha1.KalypsoTritonServer {
@@ -87,30 +56,17 @@ func deploymentOf(ns, name string) func(Gomega) *appsv1.Deployment {
 	}
 }
 
-// markAvailable plays the Deployment controller, which envtest lacks.
-func markAvailable(ns, name string) {
-	Eventually(func(g Gomega) {
-		d := deploymentOf(ns, name)(g)
-		n := ptr.Deref(d.Spec.Replicas, 1)
-		d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n,
-			ReadyReplicas: n, AvailableReplicas: n,
-			Conditions: []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue,
-				Reason: "MinimumReplicasAvailable", LastUpdateTime: metav1.Now(), LastTransitionTime: metav1.Now()}}}
-		g.Expect(k8sClient.Status().Update(ctx, d)).To(Succeed())
-	}).Should(Succeed())
-}
-
 var _ = Describe("KalypsoTritonServer", func() {
 	var ns string
 
 	BeforeEach(func() {
 		ns = newNamespace()
-		Expect(k8sClient.Create(ctx, s3Secret(ns, "creds", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.StorageSecret(ns, fixture.SecretName))).To(Succeed())
 	})
 
 	It("creates the Deployment, Service and PDB, and reports Ready once the rollout is available", func() {
-		Expect(k8sClient.Create(ctx, application(ns))).To(Succeed())
-		Expect(k8sClient.Create(ctx, server(ns, "srv"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Application(ns, fixture.AppName, storage))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Server(ns, "srv"))).To(Succeed())
 
 		Eventually(func(g Gomega) {
 			d := deploymentOf(ns, "srv")(g)
@@ -130,7 +86,7 @@ var _ = Describe("KalypsoTritonServer", func() {
 
 		Eventually(getServer(ns, "srv")).Should(WithTransform(condition(servingv1alpha1.ConditionReady),
 			HaveField("Reason", servingv1alpha1.ReasonProgressing)))
-		markAvailable(ns, "srv")
+		fixture.MarkAvailable(ctx, k8sClient, ns, "srv")
 		Eventually(getServer(ns, "srv")).Should(And(
 			WithTransform(condition(servingv1alpha1.ConditionReady), HaveField("Status", metav1.ConditionTrue)),
 			HaveField("Status.Phase", servingv1alpha1.PhaseReady),
@@ -146,10 +102,10 @@ var _ = Describe("KalypsoTritonServer", func() {
 	})
 
 	It("makes no write once converged, and leaves fields of other managers alone", func() {
-		Expect(k8sClient.Create(ctx, application(ns))).To(Succeed())
-		Expect(k8sClient.Create(ctx, server(ns, "steady"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Application(ns, fixture.AppName, storage))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Server(ns, "steady"))).To(Succeed())
 		Eventually(deploymentOf(ns, "steady")).Should(Not(BeNil()))
-		markAvailable(ns, "steady")
+		fixture.MarkAvailable(ctx, k8sClient, ns, "steady")
 		Eventually(getServer(ns, "steady")).Should(HaveField("Status.Phase", servingv1alpha1.PhaseReady))
 
 		// Another tool labels the Deployment; the event wakes the reconciler.
@@ -172,8 +128,8 @@ var _ = Describe("KalypsoTritonServer", func() {
 	})
 
 	It("updates children when the spec changes and recreates a deleted child", func() {
-		Expect(k8sClient.Create(ctx, application(ns))).To(Succeed())
-		Expect(k8sClient.Create(ctx, server(ns, "edit"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Application(ns, fixture.AppName, storage))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Server(ns, "edit"))).To(Succeed())
 		Eventually(deploymentOf(ns, "edit")).Should(Not(BeNil()))
 
 		Eventually(func(g Gomega) {
@@ -201,8 +157,8 @@ var _ = Describe("KalypsoTritonServer", func() {
 	})
 
 	It("deletes the PDB it owns when replicas drop to one", func() {
-		Expect(k8sClient.Create(ctx, application(ns))).To(Succeed())
-		Expect(k8sClient.Create(ctx, server(ns, "pdb"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Application(ns, fixture.AppName, storage))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Server(ns, "pdb"))).To(Succeed())
 		Eventually(func() error {
 			return k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "pdb"}, &policyv1.PodDisruptionBudget{})
 		}).Should(Succeed())
@@ -218,8 +174,8 @@ var _ = Describe("KalypsoTritonServer", func() {
 	})
 
 	It("re-renders its servers when the Application's endpoint changes", func() {
-		Expect(k8sClient.Create(ctx, application(ns))).To(Succeed())
-		Expect(k8sClient.Create(ctx, server(ns, "minio"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Application(ns, fixture.AppName, storage))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Server(ns, "minio"))).To(Succeed())
 		Eventually(deploymentOf(ns, "minio")).Should(Not(BeNil()))
 		Eventually(func(g Gomega) {
 			var app servingv1alpha1.KalypsoApplication
@@ -233,8 +189,8 @@ var _ = Describe("KalypsoTritonServer", func() {
 	})
 
 	It("rolls the pods when the storage Secret changes, without reading its values into the pod spec", func() {
-		Expect(k8sClient.Create(ctx, application(ns))).To(Succeed())
-		Expect(k8sClient.Create(ctx, server(ns, "roll"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Application(ns, fixture.AppName, storage))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Server(ns, "roll"))).To(Succeed())
 		var before string
 		Eventually(func(g Gomega) {
 			before = deploymentOf(ns, "roll")(g).Spec.Template.Annotations["kalypso-serving.io/storage-secret-version"]
@@ -252,11 +208,9 @@ var _ = Describe("KalypsoTritonServer", func() {
 	})
 
 	It("waits, creating nothing, while the Secret lacks a key, and names the key", func() {
-		Expect(k8sClient.Create(ctx, s3Secret(ns, "partial", "AWS_ACCESS_KEY_ID"))).To(Succeed())
-		Expect(k8sClient.Create(ctx, application(ns, func(a *servingv1alpha1.KalypsoApplication) {
-			a.Spec.Storage.SecretRef.Name = "partial"
-		}))).To(Succeed())
-		Expect(k8sClient.Create(ctx, server(ns, "wait"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.StorageSecret(ns, "partial", fixture.WithKeys(servingv1alpha1.SecretKeyAWSAccessKeyID)))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Application(ns, fixture.AppName, fixture.WithStorage("partial", fixture.Region)))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Server(ns, "wait"))).To(Succeed())
 		Eventually(func(g Gomega) {
 			var app servingv1alpha1.KalypsoApplication
 			g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "app"}, &app)).To(Succeed())
@@ -281,23 +235,19 @@ var _ = Describe("KalypsoTritonServer", func() {
 	})
 
 	It("is stalled with a clear reason when the storage URI does not fit the application", func() {
-		Expect(k8sClient.Create(ctx, application(ns, func(a *servingv1alpha1.KalypsoApplication) {
-			a.Spec.Storage.Type = servingv1alpha1.StorageS3
-		}))).To(Succeed())
-		Expect(k8sClient.Create(ctx, server(ns, "bad", func(s *servingv1alpha1.KalypsoTritonServer) {
-			s.Spec.StorageURI = "gs://bucket/models"
-		}))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Application(ns, fixture.AppName, storage, fixture.WithStorageType(servingv1alpha1.StorageS3)))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Server(ns, "bad", fixture.WithStorageURI("gs://bucket/models")))).To(Succeed())
 		Eventually(getServer(ns, "bad")).Should(And(
 			WithTransform(condition(servingv1alpha1.ConditionStalled), HaveField("Reason", servingv1alpha1.ReasonInvalidStorageURI)),
 			HaveField("Status.Phase", servingv1alpha1.PhaseFailed)))
 	})
 
 	It("never takes over an object it did not create", func() {
-		Expect(k8sClient.Create(ctx, application(ns))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Application(ns, fixture.AppName, storage))).To(Succeed())
 		foreign := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "taken", Labels: map[string]string{"mine": "yes"}},
 			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "x", Port: 80}}}}
 		Expect(k8sClient.Create(ctx, foreign)).To(Succeed())
-		Expect(k8sClient.Create(ctx, server(ns, "taken"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Server(ns, "taken"))).To(Succeed())
 		Eventually(getServer(ns, "taken")).Should(WithTransform(condition(servingv1alpha1.ConditionStalled),
 			HaveField("Reason", servingv1alpha1.ReasonChildConflict)))
 		var svc corev1.Service
@@ -307,8 +257,8 @@ var _ = Describe("KalypsoTritonServer", func() {
 	})
 
 	It("rebuilds a stripped owner reference on its own child, and only on its own", func() {
-		Expect(k8sClient.Create(ctx, application(ns))).To(Succeed())
-		Expect(k8sClient.Create(ctx, server(ns, "strip"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Application(ns, fixture.AppName, storage))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Server(ns, "strip"))).To(Succeed())
 		srv := getServer(ns, "strip")(Default)
 		var svc corev1.Service
 		Eventually(func() error { return k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "strip"}, &svc) }).Should(Succeed())
@@ -325,7 +275,7 @@ var _ = Describe("KalypsoTritonServer", func() {
 			Annotations: map[string]string{"kalypso-serving.io/applied-hash": "0"}},
 			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "x", Port: 80}}}}
 		Expect(k8sClient.Create(ctx, forged)).To(Succeed())
-		Expect(k8sClient.Create(ctx, server(ns, "forged"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Server(ns, "forged"))).To(Succeed())
 		Eventually(getServer(ns, "forged")).Should(WithTransform(condition(servingv1alpha1.ConditionStalled),
 			HaveField("Reason", servingv1alpha1.ReasonChildConflict)))
 		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "forged"}, &svc)).To(Succeed())
@@ -333,11 +283,8 @@ var _ = Describe("KalypsoTritonServer", func() {
 	})
 
 	It("reports a missing ServiceMonitor CRD as a condition and keeps serving", func() {
-		Expect(k8sClient.Create(ctx, application(ns))).To(Succeed())
-		Expect(k8sClient.Create(ctx, server(ns, "monitored", func(s *servingv1alpha1.KalypsoTritonServer) {
-			s.Spec.Observability = &servingv1alpha1.Observability{Metrics: &servingv1alpha1.Metrics{
-				ServiceMonitor: &servingv1alpha1.ServiceMonitor{Enabled: true}}}
-		}))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Application(ns, fixture.AppName, storage))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Server(ns, "monitored", fixture.WithServiceMonitor("")))).To(Succeed())
 		Eventually(getServer(ns, "monitored")).Should(WithTransform(condition(servingv1alpha1.ConditionServiceMonitorReady),
 			And(HaveField("Status", metav1.ConditionFalse), HaveField("Reason", servingv1alpha1.ReasonCRDNotInstalled))))
 		Eventually(deploymentOf(ns, "monitored")).Should(Not(BeNil()))

@@ -11,30 +11,18 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/apply"
 	"github.com/kalypsoserving/kalypso-serving/internal/conditions"
+	"github.com/kalypsoserving/kalypso-serving/internal/controller"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 )
 
-var scheme = runtime.NewScheme()
-
-func init() {
-	must(clientgoscheme.AddToScheme(scheme))
-	must(servingv1alpha1.AddToScheme(scheme))
-}
-
-func must(err error) {
-	if err != nil {
-		panic(err)
-	}
-}
+var scheme = controller.Scheme()
 
 // wMin is the fewest writes one server needs: its Deployment, its Service
 // and one status write (one replica, so no PodDisruptionBudget).
@@ -46,47 +34,11 @@ const (
 	quietPeriod  = 2 * time.Second
 )
 
+// newServer is the i-th server of a round: one replica (the API server's
+// default), so no PodDisruptionBudget.
 func newServer(ns string, i int) *servingv1alpha1.KalypsoTritonServer {
-	return &servingv1alpha1.KalypsoTritonServer{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("srv-%05d", i)},
-		Spec: servingv1alpha1.KalypsoTritonServerSpec{
-			ApplicationRef: servingv1alpha1.LocalObjectReference{Name: appName},
-			StorageURI:     fmt.Sprintf("s3://models/m%05d", i),
-		},
-	}
-}
-
-func createNamespace(ctx context.Context, c client.Client, name string) error {
-	return c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
-}
-
-// parallel runs fn(i) for i in [0,n) on workers goroutines.
-func parallel(n, workers int, fn func(i int) error) error {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var first error
-	next := make(chan int)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := fn(i); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return first
+	return fixture.Server(ns, fmt.Sprintf("srv-%05d", i), fixture.WithApplication(appName),
+		fixture.WithStorageURI(fmt.Sprintf("s3://models/m%05d", i)), fixture.WithDefaultReplicas())
 }
 
 // baselineResult is one baseline round.
@@ -102,12 +54,12 @@ func baselineRound(ctx context.Context, cp *controlPlane, m *manager, s settings
 	m.Pause()
 	defer m.Resume()
 	ns := fmt.Sprintf("b-%d-%d", n, round)
-	if err := createNamespace(ctx, cp.Client, ns); err != nil {
+	if err := cp.Client.Create(ctx, fixture.Namespace(ns)); err != nil {
 		return baselineResult{}, err
 	}
-	app := &servingv1alpha1.KalypsoApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: appName}}
+	app := fixture.Application(ns, appName)
 	servers := make([]*servingv1alpha1.KalypsoTritonServer, n)
-	if err := parallel(n, s.Concurrency, func(i int) error {
+	if err := fixture.Parallel(n, s.Concurrency, func(i int) error {
 		srv := newServer(ns, i)
 		servers[i] = srv
 		return cp.Client.Create(ctx, srv)
@@ -138,7 +90,7 @@ func baselineRound(ctx context.Context, cp *controlPlane, m *manager, s settings
 	}
 	start := time.Now()
 	// The same concurrency as the manager's reconciles.
-	err := parallel(n, s.Workers, func(i int) error {
+	err := fixture.Parallel(n, s.Workers, func(i int) error {
 		for _, c := range bodies[i] {
 			if err := apply.Apply(ctx, cp.Client, c.Object, apply.Options{FieldOwner: "bench-baseline"}); err != nil {
 				return err
@@ -302,16 +254,15 @@ func (t *tracker) watchAll(ctx context.Context, cp *controlPlane, ns string) err
 // when the manager resumes: the completion is then the time the operator
 // needs for exactly the writes the baseline makes, comparable with T_ideal.
 func operatorRound(ctx context.Context, cp *controlPlane, m *manager, s settings, n int, ns string, preCreate bool) (operatorResult, error) {
-	if err := createNamespace(ctx, cp.Client, ns); err != nil {
+	if err := cp.Client.Create(ctx, fixture.Namespace(ns)); err != nil {
 		return operatorResult{}, err
 	}
-	if err := cp.Client.Create(ctx, &servingv1alpha1.KalypsoApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: appName}}); err != nil {
+	if err := cp.Client.Create(ctx, fixture.Application(ns, appName)); err != nil {
 		return operatorResult{}, err
 	}
-	if err := waitFor(ctx, time.Minute, func() bool {
+	if err := fixture.WaitFor(ctx, time.Minute, func() bool {
 		var app servingv1alpha1.KalypsoApplication
-		return cp.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: appName}, &app) == nil &&
-			meta.IsStatusConditionTrue(app.Status.Conditions, servingv1alpha1.ConditionReady)
+		return cp.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: appName}, &app) == nil && fixture.ApplicationReady(&app)
 	}); err != nil {
 		return operatorResult{}, fmt.Errorf("application not ready: %w", err)
 	}
@@ -375,7 +326,7 @@ func createServers(ctx context.Context, cp *controlPlane, m *manager, s settings
 		m.Pause()
 	}
 	start := time.Now()
-	err := parallel(n, s.Concurrency, func(i int) error {
+	err := fixture.Parallel(n, s.Concurrency, func(i int) error {
 		srv := newServer(ns, i)
 		if err := cp.Client.Create(ctx, srv); err != nil {
 			return err
@@ -428,28 +379,4 @@ func totalReconciles(c counters) float64 {
 		sum += v
 	}
 	return sum
-}
-
-func waitFor(ctx context.Context, timeout time.Duration, cond func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("timed out after %s", timeout)
-}
-
-// percentile of sorted values, p in [0,100].
-func percentile(sorted []float64, p float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(p/100*float64(len(sorted)-1) + 0.5)
-	return sorted[i]
 }

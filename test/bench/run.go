@@ -17,6 +17,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 )
 
 // nResult holds every figure measured at one N.
@@ -132,7 +134,7 @@ func run(ctx context.Context, s settings) error {
 		}
 		res.Live = live
 		fmt.Printf("N=%-5d live round: burst %.3fs, p50 %.1fms, p99 %.1fms, %.2f writes/server\n",
-			n, live.Completion.Seconds(), percentile(live.LatenciesMs, 50), percentile(live.LatenciesMs, 99), live.WritesPerServer)
+			n, live.Completion.Seconds(), fixture.Percentile(live.LatenciesMs, 50), fixture.Percentile(live.LatenciesMs, 99), live.WritesPerServer)
 		summarize(&res)
 		if s.Pprof != "" {
 			if err := saveHeapProfile(s.Pprof, filepath.Join(out, fmt.Sprintf("heap-%d.pb.gz", n))); err != nil {
@@ -195,7 +197,7 @@ func liveNamespace(n int) string { return fmt.Sprintf("l-%d", n) }
 
 func summarize(res *nResult) {
 	lat := res.Live.LatenciesMs
-	res.P50Ms, res.P90Ms, res.P99Ms = percentile(lat, 50), percentile(lat, 90), percentile(lat, 99)
+	res.P50Ms, res.P90Ms, res.P99Ms = fixture.Percentile(lat, 50), fixture.Percentile(lat, 90), fixture.Percentile(lat, 99)
 	writes, conflicts := res.Live.WritesPerServer, res.Live.Conflicts
 	for _, o := range res.Operator {
 		writes += o.WritesPerServer
@@ -269,11 +271,11 @@ func disturb(ctx context.Context, cp *controlPlane, s settings, ns string, res *
 		}
 	}
 	res.TouchedDeployments = len(deps.Items)
-	if err := createNamespace(ctx, cp.Client, "churn"); err != nil {
+	if err := cp.Client.Create(ctx, fixture.Namespace("churn")); err != nil {
 		return err
 	}
 	res.ChurnedObjects = s.Churn * 2
-	return parallel(s.Churn, s.Concurrency, func(i int) error {
+	return fixture.Parallel(s.Churn, s.Concurrency, func(i int) error {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "churn", Name: fmt.Sprintf("cm-%05d", i)},
 			Data: map[string]string{"v": "1"}}
 		if err := cp.Client.Create(ctx, cm); err != nil {
@@ -294,7 +296,7 @@ func restart(ctx context.Context, m *manager, s settings, kubeconfig, logPath st
 		return nil, counters{}, err
 	}
 	want := float64(totalServers(s, res.N))
-	if err := waitFor(ctx, 5*time.Minute, func() bool {
+	if err := fixture.WaitFor(ctx, 5*time.Minute, func() bool {
 		c, err := m.Metrics()
 		return err == nil && c.Reconciles["kalypsotritonserver"] >= want
 	}); err != nil {
@@ -319,11 +321,11 @@ func unrelatedMemory(ctx context.Context, cp *controlPlane, m *manager, s settin
 	res.RSSBeforeMiB, _ = m.Memory()
 	res.AnonBeforeMiB, _ = rssSplit(m)
 	res.HeapBeforeMiB = heapInuse(s.Pprof)
-	if err := createNamespace(ctx, cp.Client, "unrelated"); err != nil {
+	if err := cp.Client.Create(ctx, fixture.Namespace("unrelated")); err != nil {
 		return err
 	}
 	payload := strings.Repeat("x", 512)
-	if err := parallel(s.Unrelated, s.Concurrency, func(i int) error {
+	if err := fixture.Parallel(s.Unrelated, s.Concurrency, func(i int) error {
 		if err := cp.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "unrelated", Name: fmt.Sprintf("s-%05d", i)},
 			StringData: map[string]string{"k": payload}}); err != nil {
 			return err

@@ -14,13 +14,11 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/controller"
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv"
 )
 
@@ -28,7 +26,7 @@ const clusterName = "kalypso-e2e"
 
 var (
 	restConfig *rest.Config
-	scheme     = runtime.NewScheme()
+	scheme     = controller.Scheme()
 	ctx        = context.Background()
 	k8sClient  client.Client
 	adminKube  = testenv.Path("tmp", clusterName+".kubeconfig")
@@ -83,8 +81,6 @@ var _ = BeforeSuite(func() {
 	var err error
 	restConfig, err = clientcmd.BuildConfigFromFlags("", adminKube)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(servingv1alpha1.AddToScheme(scheme)).To(Succeed())
 	k8sClient, err = client.New(restConfig, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 })

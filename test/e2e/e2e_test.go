@@ -30,6 +30,7 @@ import (
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 )
 
 const (
@@ -52,10 +53,6 @@ func readyCondition(s *servingv1alpha1.KalypsoTritonServer) *metav1.Condition {
 		return &metav1.Condition{}
 	}
 	return c
-}
-
-func ready(s *servingv1alpha1.KalypsoTritonServer) bool {
-	return meta.IsStatusConditionTrue(s.Status.Conditions, servingv1alpha1.ConditionReady) && s.Status.ObservedGeneration == s.Generation
 }
 
 func runningPods(ns, srv string) func(Gomega) []corev1.Pod {
@@ -96,7 +93,7 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 		kubectl("apply", "-f", testenv.Path("hack", "local-cluster", "demo-secret.yaml"))
 		kubectl("apply", "-f", testenv.Path("config", "samples", "serving_v1alpha1_kalypsoapplication.yaml"))
 		kubectl("apply", "-f", testenv.Path("config", "samples", "serving_v1alpha1_kalypsotritonserver.yaml"))
-		Eventually(server(devNS, "recommendation-v1")).Should(Satisfy(ready))
+		Eventually(server(devNS, "recommendation-v1")).Should(Satisfy(fixture.ServerReady))
 		Eventually(runningPods(devNS, "recommendation-v1")).Should(HaveLen(2))
 		out := kubectl("-n", devNS, "get", "kalypsotritonservers")
 		Expect(out).To(MatchRegexp(`NAME\s+APPLICATION\s+PHASE\s+REPLICAS\s+AVAILABLE\s+AGE`))
@@ -108,24 +105,16 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 	It("follows the scale subresource", func() {
 		kubectl("-n", devNS, "scale", "kalypsotritonserver", "recommendation-v1", "--replicas=3")
 		Eventually(runningPods(devNS, "recommendation-v1")).Should(HaveLen(3))
-		Eventually(server(devNS, "recommendation-v1")).Should(And(Satisfy(ready), HaveField("Status.AvailableReplicas", int32(3))))
+		Eventually(server(devNS, "recommendation-v1")).Should(And(Satisfy(fixture.ServerReady), HaveField("Status.AvailableReplicas", int32(3))))
 	})
 
 	It("runs GPU servers on GPU nodes, and the GPU quota really binds", func() {
-		gpu := &servingv1alpha1.KalypsoTritonServer{
-			ObjectMeta: metav1.ObjectMeta{Namespace: prodNS, Name: "gpu"},
-			Spec: servingv1alpha1.KalypsoTritonServerSpec{
-				ApplicationRef: servingv1alpha1.LocalObjectReference{Name: "prod-app"},
-				StorageURI:     "s3://kalypso-models/recommendation/v1/",
-				Replicas:       ptr.To[int32](2),
-				GPUs:           ptr.To[int32](1),
-			},
-		}
-		app := &servingv1alpha1.KalypsoApplication{ObjectMeta: metav1.ObjectMeta{Namespace: prodNS, Name: "prod-app"},
-			Spec: servingv1alpha1.KalypsoApplicationSpec{Storage: &servingv1alpha1.Storage{Region: "ap-northeast-2"}}}
+		gpu := fixture.Server(prodNS, "gpu", fixture.WithApplication("prod-app"),
+			fixture.WithStorageURI("s3://kalypso-models/recommendation/v1/"), fixture.WithReplicas(2), fixture.WithGPUs(1))
+		app := fixture.Application(prodNS, "prod-app", fixture.WithRegion("ap-northeast-2"))
 		Expect(k8sClient.Create(ctx, app)).To(Succeed())
 		Expect(k8sClient.Create(ctx, gpu)).To(Succeed())
-		Eventually(server(prodNS, "gpu")).Should(Satisfy(ready))
+		Eventually(server(prodNS, "gpu")).Should(Satisfy(fixture.ServerReady))
 		pods := runningPods(prodNS, "gpu")(Default)
 		Expect(pods).To(HaveLen(2))
 		for _, p := range pods {
@@ -158,16 +147,9 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 
 	It("reports a server that no node can hold as not Ready, with the reason", func() {
 		// stage has no quota; no node has 9 GPUs.
-		huge := &servingv1alpha1.KalypsoTritonServer{
-			ObjectMeta: metav1.ObjectMeta{Namespace: stageNS, Name: "huge"},
-			Spec: servingv1alpha1.KalypsoTritonServerSpec{
-				ApplicationRef: servingv1alpha1.LocalObjectReference{Name: "stage-app"},
-				StorageURI:     "pvc://models/huge",
-				GPUs:           ptr.To[int32](9),
-			},
-		}
-		Expect(k8sClient.Create(ctx, &servingv1alpha1.KalypsoApplication{
-			ObjectMeta: metav1.ObjectMeta{Namespace: stageNS, Name: "stage-app"}})).To(Succeed())
+		huge := fixture.Server(stageNS, "huge", fixture.WithApplication("stage-app"), fixture.WithStorageURI("pvc://models/huge"),
+			fixture.WithDefaultReplicas(), fixture.WithGPUs(9))
+		Expect(k8sClient.Create(ctx, fixture.Application(stageNS, "stage-app"))).To(Succeed())
 		Expect(k8sClient.Create(ctx, huge)).To(Succeed())
 		Eventually(func(g Gomega) {
 			var pods corev1.PodList
@@ -204,7 +186,7 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 	})
 
 	It("deletes the project's namespaces with the project, and leaves a pre-existing namespace alone", func() {
-		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-owned"}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Namespace("team-owned"))).To(Succeed())
 		kubectl("patch", "kalypsoproject", "sample-project", "--type=json",
 			`-p=[{"op":"add","path":"/spec/environments/-","value":{"name":"claimed","namespace":"team-owned"}}]`)
 		Eventually(func() string {

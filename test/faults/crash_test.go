@@ -11,10 +11,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv/process"
 )
 
@@ -32,8 +31,8 @@ const (
 // wMin is the fewest writes one server needs: each child it renders with
 // two replicas, plus one status write.
 func wMin() int {
-	srv := newServer("ns", "w")
-	app := &servingv1alpha1.KalypsoApplication{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: appName}}
+	srv := fixture.Server("ns", "w")
+	app := fixture.Application("ns", fixture.AppName)
 	children, err := render.Children(render.Input{Server: srv, Application: app})
 	Expect(err).NotTo(HaveOccurred())
 	n := 1
@@ -102,7 +101,7 @@ func crashSpecs() {
 				name := fmt.Sprintf("srv-k%d-%d", k, rep)
 				quiet()
 				tripped := proxy.arm(k, kill)
-				Expect(k8s.Create(ctx, newServer("crash", name))).To(Succeed())
+				Expect(k8s.Create(ctx, fixture.Server("crash", name))).To(Succeed())
 				Eventually(tripped).WithTimeout(30*time.Second).Should(BeClosed(),
 					"the manager never made write %d for %s", k+1, name)
 				Eventually(mgr.Done()).Should(BeClosed())
@@ -133,9 +132,9 @@ func crashSpecs() {
 		Expect(st.Duplicates).To(BeZero())
 		Expect(orphaned).To(BeEmpty())
 		AddReportEntry("writes before each kill", countBy(kinds))
-		figure("crash", "k=1..%d x %d servers, %d duplicates, %d orphans (%d managed objects checked), converge p50 %s p99 %s max %s",
+		fixture.Figure(AddReportEntry, "crash", "k=1..%d x %d servers, %d duplicates, %d orphans (%d managed objects checked), converge p50 %s p99 %s max %s",
 			w, crashRepeats, st.Duplicates, len(orphaned), checked,
-			secs(percentile(converge, 50)), secs(percentile(converge, 99)), secs(percentile(converge, 100)))
+			fixture.Secs(fixture.Percentile(converge, 50)), fixture.Secs(fixture.Percentile(converge, 99)), fixture.Secs(fixture.Percentile(converge, 100)))
 	})
 
 	It("converges with no duplicate and no orphan after dying at random writes of a 200-server burst", func() {
@@ -152,8 +151,8 @@ func crashSpecs() {
 		created := make(chan error, 1)
 		go func() {
 			defer GinkgoRecover()
-			created <- parallel(burstServers, 16, func(i int) error {
-				return k8s.Create(ctx, newServer(ns, fmt.Sprintf("b-%03d", i)))
+			created <- fixture.Parallel(burstServers, 16, func(i int) error {
+				return k8s.Create(ctx, fixture.Server(ns, fmt.Sprintf("b-%03d", i)))
 			})
 		}()
 		start := time.Now()
@@ -182,9 +181,9 @@ func crashSpecs() {
 		var orphaned []string
 		Eventually(func(g Gomega) { checked, orphaned = orphans(g) }).Should(Succeed())
 		Expect(orphaned).To(BeEmpty())
-		figure("crash-burst", "%d servers, %d kills after %v writes (seed %d), %d duplicates, %d orphans (%d managed objects checked), "+
+		fixture.Figure(AddReportEntry, "crash-burst", "%d servers, %d kills after %v writes (seed %d), %d duplicates, %d orphans (%d managed objects checked), "+
 			"converged %s after the last restart, %s in all", burstServers, len(kills), kills, burstSeed, st.Duplicates, len(orphaned),
-			checked, secs(converged), secs(total))
+			checked, fixture.Secs(converged), fixture.Secs(total))
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv/process"
 )
 
@@ -103,8 +104,8 @@ func failoverSpecs() {
 		done := make(chan error, 1)
 		go func() {
 			defer GinkgoRecover()
-			done <- parallel(failoverServers, 8, func(i int) error {
-				err := k8s.Create(ctx, newServer(ns, fmt.Sprintf("f-%03d", i)))
+			done <- fixture.Parallel(failoverServers, 8, func(i int) error {
+				err := k8s.Create(ctx, fixture.Server(ns, fmt.Sprintf("f-%03d", i)))
 				created.Add(1)
 				return err
 			})
@@ -116,7 +117,7 @@ func failoverSpecs() {
 		Expect(leader.Signal(syscall.SIGKILL)).To(Succeed())
 		Eventually(leader.Done()).Should(BeClosed())
 		// A change right after the kill: a new server and a spec edit.
-		Expect(k8s.Create(ctx, newServer(ns, "after-kill"))).To(Succeed())
+		Expect(k8s.Create(ctx, fixture.Server(ns, "after-kill"))).To(Succeed())
 		setReplicas(ns, "f-000", 3)
 
 		Eventually(func() bool { h := holder(); return h != "" && h != leaderID }).
@@ -139,10 +140,10 @@ func failoverSpecs() {
 		var orphaned []string
 		Eventually(func(g Gomega) { _, orphaned = orphans(g) }).Should(Succeed())
 		Expect(orphaned).To(BeEmpty())
-		figure("failover-kill", "kill -9 of the leader after %d of %d creations: Lease taken over in %s, change reconciled in %s "+
+		fixture.Figure(AddReportEntry, "failover-kill", "kill -9 of the leader after %d of %d creations: Lease taken over in %s, change reconciled in %s "+
 			"(limit %s, %s after the takeover), %d servers converged, %d duplicates, %d orphans",
-			failoverServers/3, failoverServers+1, secs(killed), secs(killedReady), secs(leaseDuration+5*time.Second),
-			secs(killedReady-killed), st.Converged, st.Duplicates, len(orphaned))
+			failoverServers/3, failoverServers+1, fixture.Secs(killed), fixture.Secs(killedReady), fixture.Secs(leaseDuration+5*time.Second),
+			fixture.Secs(killedReady-killed), st.Converged, st.Duplicates, len(orphaned))
 		Expect(killedReady).To(BeNumerically("<=", leaseDuration+5*time.Second),
 			"a change made right after the kill was reconciled %s later", killedReady)
 	})
@@ -165,9 +166,9 @@ func failoverSpecs() {
 		Eventually(serverConverged(ns, "f-001")).Should(Succeed())
 		reconciled := time.Since(t0)
 		exited := <-graceful
-		figure("failover-term", "SIGTERM to the leader: Lease released and taken over in %s (limit 5.0s), change reconciled in %s; "+
+		fixture.Figure(AddReportEntry, "failover-term", "SIGTERM to the leader: Lease released and taken over in %s (limit 5.0s), change reconciled in %s; "+
 			"kill -9: taken over in %s, reconciled in %s (limit %s)",
-			secs(handover), secs(reconciled), secs(killed), secs(killedReady), secs(leaseDuration+5*time.Second))
+			fixture.Secs(handover), fixture.Secs(reconciled), fixture.Secs(killed), fixture.Secs(killedReady), fixture.Secs(leaseDuration+5*time.Second))
 		Expect(exited).To(BeTrue(), "the leader did not exit within 30s of SIGTERM")
 		Expect(handover).To(BeNumerically("<=", 5*time.Second))
 	})

@@ -6,11 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -24,10 +21,9 @@ import (
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv/process"
 )
-
-const appName = "app"
 
 var managerCount atomic.Int32
 
@@ -49,22 +45,14 @@ func startManager(name, kubeconfig string, leaderElect bool) *process.Manager {
 	return m
 }
 
-// figure prints a FIGURE line and attaches it to the spec's report.
-func figure(name, format string, args ...any) {
-	line := fmt.Sprintf("FIGURE %s: %s", name, fmt.Sprintf(format, args...))
-	fmt.Printf("\n%s\n", line) // on a line of its own, after Ginkgo's progress dots
-	AddReportEntry("FIGURE "+name, line, ReportEntryVisibilityAlways)
-}
-
 // namespaceWithApp creates ns and a Ready KalypsoApplication in it.
 func namespaceWithApp(ns string) {
-	ExpectWithOffset(1, k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
-	ExpectWithOffset(1, k8s.Create(ctx, &servingv1alpha1.KalypsoApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: appName}})).
-		To(Succeed())
+	ExpectWithOffset(1, k8s.Create(ctx, fixture.Namespace(ns))).To(Succeed())
+	ExpectWithOffset(1, k8s.Create(ctx, fixture.Application(ns, fixture.AppName))).To(Succeed())
 	EventuallyWithOffset(1, func(g Gomega) {
 		var app servingv1alpha1.KalypsoApplication
-		g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: appName}, &app)).To(Succeed())
-		g.Expect(meta.IsStatusConditionTrue(app.Status.Conditions, servingv1alpha1.ConditionReady)).To(BeTrue())
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: fixture.AppName}, &app)).To(Succeed())
+		g.Expect(fixture.ApplicationReady(&app)).To(BeTrue())
 	}).Should(Succeed())
 }
 
@@ -76,19 +64,6 @@ func cleanup(namespaces ...string) {
 			&policyv1.PodDisruptionBudget{}, &servingv1alpha1.KalypsoApplication{}} {
 			ExpectWithOffset(1, k8s.DeleteAllOf(ctx, obj, client.InNamespace(ns))).To(Succeed())
 		}
-	}
-}
-
-// newServer is a server with two replicas: a Deployment, a Service and a
-// PodDisruptionBudget, and no HorizontalPodAutoscaler.
-func newServer(ns, name string) *servingv1alpha1.KalypsoTritonServer {
-	return &servingv1alpha1.KalypsoTritonServer{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: servingv1alpha1.KalypsoTritonServerSpec{
-			ApplicationRef: servingv1alpha1.LocalObjectReference{Name: appName},
-			StorageURI:     "s3://models/" + name,
-			Replicas:       ptr.To[int32](2),
-		},
 	}
 }
 
@@ -232,56 +207,6 @@ func orphans(g Gomega) (checked int, found []string) {
 	}
 	return checked, found
 }
-
-// parallel runs fn(i) for i in [0,n) on workers goroutines and returns the
-// first error.
-func parallel(n, workers int, fn func(i int) error) error {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var first error
-	next := make(chan int)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := fn(i); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return first
-}
-
-// percentile of durations, p in [0,100], nearest rank.
-func percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := int(p/100*float64(len(s)) + 0.999999)
-	if i < 1 {
-		i = 1
-	}
-	if i > len(s) {
-		i = len(s)
-	}
-	return s[i-1]
-}
-
-// secs formats a duration in seconds with one decimal.
-func secs(d time.Duration) string { return fmt.Sprintf("%.1fs", d.Seconds()) }
 
 // countBy counts strings and renders "a x2, b x1" sorted by key.
 func countBy(items []string) string {

@@ -19,14 +19,13 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/controller"
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv/process"
 )
 
@@ -37,7 +36,7 @@ const bystander = "bystander"
 var (
 	ctx    context.Context
 	cancel context.CancelFunc
-	scheme = runtime.NewScheme()
+	scheme = controller.Scheme()
 
 	cp  *process.ControlPlane
 	k8s client.Client
@@ -67,8 +66,6 @@ rules:
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	ctx, cancel = context.WithCancel(context.Background())
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(servingv1alpha1.AddToScheme(scheme)).To(Succeed())
 
 	var err error
 	tmp, err = os.MkdirTemp("", "kalypso-faults-")
@@ -102,7 +99,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	By("creating a bystander namespace with a Secret and a ConfigMap")
-	Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: bystander}})).To(Succeed())
+	Expect(k8s.Create(ctx, fixture.Namespace(bystander))).To(Succeed())
 	Expect(k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: bystander, Name: "db-password"},
 		StringData: map[string]string{"password": "not-for-kalypso"}})).To(Succeed())
 	Expect(k8s.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: bystander, Name: "settings"},

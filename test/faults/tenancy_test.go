@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv/process"
 )
 
@@ -26,11 +27,6 @@ var forbiddenNamespaces = []string{"kube-system", "kube-public", "default", byst
 
 // celRefusal is the message of the Environment.namespace CEL rule.
 const celRefusal = "namespace must not be default or a kube- system namespace"
-
-func project(name string, envs ...servingv1alpha1.Environment) *servingv1alpha1.KalypsoProject {
-	return &servingv1alpha1.KalypsoProject{ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: servingv1alpha1.KalypsoProjectSpec{Environments: envs}}
-}
 
 func getProject(g Gomega, name string) *servingv1alpha1.KalypsoProject {
 	var p servingv1alpha1.KalypsoProject
@@ -72,13 +68,13 @@ func tenancySpecs() {
 	})
 
 	It("(a) refuses an environment naming another project's namespace and leaves it untouched", func() {
-		Expect(k8s.Create(ctx, project("ten-a", servingv1alpha1.Environment{Name: "dev"}))).To(Succeed())
+		Expect(k8s.Create(ctx, fixture.Project("ten-a", fixture.WithEnvironments(servingv1alpha1.Environment{Name: "dev"})))).To(Succeed())
 		Eventually(func(g Gomega) {
 			g.Expect(getProject(g, "ten-a").Status.Phase).To(Equal(servingv1alpha1.PhaseReady))
 		}).Should(Succeed())
 		victim := untouched("ten-a-dev")
 
-		Expect(k8s.Create(ctx, project("ten-b", servingv1alpha1.Environment{Name: "dev", Namespace: "ten-a-dev"}))).To(Succeed())
+		Expect(k8s.Create(ctx, fixture.Project("ten-b", fixture.WithEnvironments(servingv1alpha1.Environment{Name: "dev", Namespace: "ten-a-dev"})))).To(Succeed())
 		Eventually(func(g Gomega) {
 			p := getProject(g, "ten-b")
 			g.Expect(envReason(p, "dev")).To(Equal(servingv1alpha1.ReasonNamespaceConflict))
@@ -93,12 +89,12 @@ func tenancySpecs() {
 
 	It("(b) refuses system namespaces at admission, named or defaulted", func() {
 		for i, sys := range []string{"kube-system", "default", "kube-public"} {
-			err := k8s.Create(ctx, project(fmt.Sprintf("ten-sys-%d", i), servingv1alpha1.Environment{Name: "x", Namespace: sys}))
+			err := k8s.Create(ctx, fixture.Project(fmt.Sprintf("ten-sys-%d", i), fixture.WithEnvironments(servingv1alpha1.Environment{Name: "x", Namespace: sys})))
 			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "environment namespace %s: want Invalid, got %v", sys, err)
 			Expect(err.Error()).To(ContainSubstring(celRefusal))
 		}
 		// <project>-<environment> could spell a system namespace too.
-		err := k8s.Create(ctx, project("kube", servingv1alpha1.Environment{Name: "system"}, servingv1alpha1.Environment{Name: "public"}))
+		err := k8s.Create(ctx, fixture.Project("kube", fixture.WithEnvironments(servingv1alpha1.Environment{Name: "system"}, servingv1alpha1.Environment{Name: "public"})))
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "project kube: want Invalid, got %v", err)
 		Expect(err.Error()).To(ContainSubstring("would place its environments in kube- system namespaces"))
 		Consistently(func(g Gomega) {
@@ -109,10 +105,8 @@ func tenancySpecs() {
 	})
 
 	It("(c) refuses an Application that claims another project, and creates nothing for it", func() {
-		Expect(k8s.Create(ctx, &servingv1alpha1.KalypsoApplication{ObjectMeta: metav1.ObjectMeta{Namespace: "ten-a-dev", Name: "claims-b"},
-			Spec: servingv1alpha1.KalypsoApplicationSpec{ProjectRef: &servingv1alpha1.LocalObjectReference{Name: "ten-b"}}})).To(Succeed())
-		srv := newServer("ten-a-dev", "s-claims")
-		srv.Spec.ApplicationRef.Name = "claims-b"
+		Expect(k8s.Create(ctx, fixture.Application("ten-a-dev", "claims-b", fixture.WithProject("ten-b")))).To(Succeed())
+		srv := fixture.Server("ten-a-dev", "s-claims", fixture.WithApplication("claims-b"))
 		Expect(k8s.Create(ctx, srv)).To(Succeed())
 		Eventually(func(g Gomega) {
 			var app servingv1alpha1.KalypsoApplication
@@ -145,7 +139,7 @@ func tenancySpecs() {
 				"apiVersion": servingv1alpha1.GroupVersion.String(), "kind": "KalypsoTritonServer",
 				"metadata": map[string]any{"namespace": "ten-a-dev", "name": name},
 				"spec": map[string]any{
-					"applicationRef": map[string]any{"name": appName, "namespace": bystander},
+					"applicationRef": map[string]any{"name": fixture.AppName, "namespace": bystander},
 					"storageUri":     "s3://models/x",
 				},
 			}}
@@ -160,7 +154,7 @@ func tenancySpecs() {
 		got := &unstructured.Unstructured{}
 		got.SetGroupVersionKind(pruned.GroupVersionKind())
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(pruned), got)).To(Succeed())
-		Expect(got.Object["spec"]).To(HaveKeyWithValue("applicationRef", map[string]any{"name": appName}))
+		Expect(got.Object["spec"]).To(HaveKeyWithValue("applicationRef", map[string]any{"name": fixture.AppName}))
 		Expect(k8s.Delete(ctx, got)).To(Succeed())
 		refusals["d"] = "strict: 400 unknown field, default: pruned"
 	})
@@ -175,7 +169,7 @@ func tenancySpecs() {
 		AddReportEntry("cluster-wide list/watch by the manager", a.clusterWide)
 		AddReportEntry("manager requests on forbidden Namespace objects themselves", a.namespaceObjectSummary())
 		fmt.Printf("\nAUDIT cluster-wide list/watch by the manager (not failing): %s\n", a.clusterWide)
-		figure("tenancy", "a %s; b %s; c %s; d %s; audit: %d manager requests, %d about objects in %v; "+
+		fixture.Figure(AddReportEntry, "tenancy", "a %s; b %s; c %s; d %s; audit: %d manager requests, %d about objects in %v; "+
 			"%d on those Namespace objects themselves, none a successful write (%s); %d cluster-wide list/watch",
 			refusals["a"], refusals["b"], refusals["c"], refusals["d"], a.total, len(a.inForbidden), forbiddenNamespaces,
 			len(a.forbiddenNamespaceObjects), a.namespaceObjectSummary(), a.clusterWideCount)
