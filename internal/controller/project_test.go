@@ -20,6 +20,7 @@ import (
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv"
+	"github.com/kalypsoserving/kalypso-serving/internal/render"
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 )
 
@@ -211,6 +212,35 @@ var _ = Describe("KalypsoProject", func() {
 			g.Expect(ns.DeletionTimestamp).NotTo(BeNil())
 		}).Should(Succeed())
 		Eventually(getProject(p.Name)).Should(HaveField("Status.EnvironmentCount", int32(1)))
+		// Events of a cluster-scoped project are kept in the default namespace.
+		Eventually(eventsAbout(metav1.NamespaceDefault, "KalypsoProject", p.Name)).Should(ContainElement(And(
+			HaveField("Type", corev1.EventTypeNormal), HaveField("Reason", servingv1alpha1.EventReasonNamespaceDeleted),
+			HaveField("Note", ContainSubstring(stage)))))
+	})
+
+	It("never takes over a governed object someone else created in an environment namespace", func() {
+		p := newProject(func(p *servingv1alpha1.KalypsoProject) { p.Spec.Environments[0].ResourceQuota = nil })
+		Eventually(getProject(p.Name)).Should(HaveField("Status.Phase", servingv1alpha1.PhaseReady))
+		// A quota under the operator's name, unlabelled: the operator's cache never holds it.
+		foreign := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: p.Name + "-dev", Name: render.QuotaName},
+			Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("3")}}}
+		Expect(k8sClient.Create(ctx, foreign)).To(Succeed())
+		Eventually(func(g Gomega) {
+			cur := getProject(p.Name)(g)
+			cur.Spec.Environments[0].ResourceQuota = &servingv1alpha1.ResourceQuota{
+				Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")}}
+			g.Expect(k8sClient.Update(ctx, cur)).To(Succeed())
+		}).Should(Succeed())
+		Eventually(getProject(p.Name)).Should(And(
+			WithTransform(envStatus("dev"), And(HaveField("Ready", false), HaveField("Reason", servingv1alpha1.ReasonChildConflict))),
+			HaveField("Status.Phase", servingv1alpha1.PhaseFailed)))
+		Eventually(eventsAbout(metav1.NamespaceDefault, "KalypsoProject", p.Name)).Should(ContainElement(And(
+			HaveField("Type", corev1.EventTypeWarning), HaveField("Reason", servingv1alpha1.ReasonChildConflict))))
+		Consistently(func(g Gomega) {
+			var q corev1.ResourceQuota
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(foreign), &q)).To(Succeed())
+			g.Expect(q.ResourceVersion).To(Equal(foreign.ResourceVersion))
+		}, 2*time.Second).Should(Succeed())
 	})
 
 	It("keeps the namespaces of a project whose deletion policy is Retain", func() {

@@ -254,6 +254,11 @@ var _ = Describe("KalypsoTritonServer", func() {
 		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "taken"}, &svc)).To(Succeed())
 		Expect(svc.ResourceVersion).To(Equal(foreign.ResourceVersion))
 		Expect(svc.OwnerReferences).To(BeEmpty())
+		// kubectl describe shows why: a Warning Event with the condition's reason, once.
+		Eventually(eventsAbout(ns, "KalypsoTritonServer", "taken")).Should(ContainElement(And(
+			HaveField("Type", corev1.EventTypeWarning), HaveField("Reason", servingv1alpha1.ReasonChildConflict),
+			HaveField("Note", ContainSubstring(`Service "taken" exists and is not controlled by this KalypsoTritonServer`)))))
+		Consistently(eventsAbout(ns, "KalypsoTritonServer", "taken"), 2*time.Second).Should(HaveLen(1))
 	})
 
 	It("rebuilds a stripped owner reference on its own child, and only on its own", func() {

@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -51,6 +52,7 @@ func stabilitySpecs() {
 
 		before := resourceVersions(ns)
 		Expect(before).To(HaveLen(1 + 4*servers)) // application; servers, Deployments, Services, PDBs
+		eventsBefore := eventVersions(ns)
 		start := time.Now()
 
 		time.Sleep(window / 2)
@@ -70,11 +72,30 @@ func stabilitySpecs() {
 				changed = append(changed, fmt.Sprintf("%s: %s -> %s", k, rv, after[k]))
 			}
 		}
-		fixture.Figure(AddReportEntry, "stability", "%d objects, %d changed over %s including 1 manager restart",
-			len(before), len(changed), time.Since(start).Round(time.Second))
+		eventsAfter := eventVersions(ns)
+		var newEvents []string
+		for k, rv := range eventsAfter {
+			if eventsBefore[k] != rv {
+				newEvents = append(newEvents, k)
+			}
+		}
+		fixture.Figure(AddReportEntry, "stability", "%d objects, %d changed, %d Events recorded over %s including 1 manager restart",
+			len(before), len(changed), len(newEvents), time.Since(start).Round(time.Second))
 		Expect(changed).To(BeEmpty(), "objects written while converged:\n%s", strings.Join(changed, "\n"))
+		Expect(newEvents).To(BeEmpty(), "Events recorded about converged objects")
 		Expect(after).To(HaveLen(len(before)))
 	})
+}
+
+// eventVersions maps the Events of ns (events.k8s.io) to their resourceVersions.
+func eventVersions(ns string) map[string]string {
+	var list eventsv1.EventList
+	Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+	out := map[string]string{}
+	for _, e := range list.Items {
+		out[e.Reason+" "+e.Regarding.Name+" "+e.Name] = e.ResourceVersion
+	}
+	return out
 }
 
 // resourceVersions maps kind/name to resourceVersion for the Application,
