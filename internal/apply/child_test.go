@@ -32,13 +32,12 @@ func ownerObject() *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "owner", Namespace: "ns", UID: "owner-uid"}}
 }
 
-func desiredChild(t *testing.T, data string, controlled bool) Child {
+// desiredChild renders the owner's ConfigMap child.
+func desiredChild(t *testing.T, data string) Child {
 	t.Helper()
-	ac := corev1ac.ConfigMap(key.Name, key.Namespace).WithLabels(marks).WithData(map[string]string{"k": data})
-	if controlled {
-		ac.WithOwnerReferences(metav1ac.OwnerReference().WithAPIVersion("v1").WithKind("Secret").
+	ac := corev1ac.ConfigMap(key.Name, key.Namespace).WithLabels(marks).WithData(map[string]string{"k": data}).
+		WithOwnerReferences(metav1ac.OwnerReference().WithAPIVersion("v1").WithKind("Secret").
 			WithName("owner").WithUID("owner-uid").WithController(true))
-	}
 	u, err := ToUnstructured(ac)
 	if err != nil {
 		t.Fatal(err)
@@ -91,15 +90,15 @@ func reconcileOnce(t *testing.T, e *Engine, child Child) (Result, error) {
 func TestEngineCreatesThenCostsNoWrite(t *testing.T) {
 	w := newWorld(t)
 	e := w.engine(Kind{})
-	res, err := reconcileOnce(t, e, desiredChild(t, "v1", true))
+	res, err := reconcileOnce(t, e, desiredChild(t, "v1"))
 	if err != nil || !res.Applied || !res.Created {
 		t.Fatalf("first reconcile: %+v %v", res, err)
 	}
-	res, err = reconcileOnce(t, e, desiredChild(t, "v1", true))
+	res, err = reconcileOnce(t, e, desiredChild(t, "v1"))
 	if err != nil || res.Applied || w.writes != 1 {
 		t.Fatalf("converged reconcile applied again: %+v %v, %d writes", res, err, w.writes)
 	}
-	res, err = reconcileOnce(t, e, desiredChild(t, "v2", true))
+	res, err = reconcileOnce(t, e, desiredChild(t, "v2"))
 	if err != nil || !res.Applied || res.Created || w.writes != 2 {
 		t.Fatalf("changed intent not applied: %+v %v", res, err)
 	}
@@ -124,7 +123,7 @@ func TestEngineNeverTouchesWhatItDidNotCreate(t *testing.T) {
 			w := newWorld(t, foreign.DeepCopy())
 			w.hidden[key.Name] = tc.hidden
 			e := w.engine(tc.kind)
-			for _, child := range []Child{desiredChild(t, "ours", true), {GVK: configMapGVK, Key: key}} {
+			for _, child := range []Child{desiredChild(t, "ours"), {GVK: configMapGVK, Key: key}} {
 				_, err := reconcileOnce(t, e, child)
 				var conflict *ConflictError
 				if !errors.As(err, &conflict) {
@@ -142,7 +141,7 @@ func TestEngineNeverTouchesWhatItDidNotCreate(t *testing.T) {
 func TestEngineReadoptsItsOwnOrphan(t *testing.T) {
 	w := newWorld(t)
 	e := w.engine(Kind{})
-	if _, err := reconcileOnce(t, e, desiredChild(t, "v1", true)); err != nil {
+	if _, err := reconcileOnce(t, e, desiredChild(t, "v1")); err != nil {
 		t.Fatal(err)
 	}
 	// Someone strips the owner reference (a backup restore, a person).
@@ -154,7 +153,7 @@ func TestEngineReadoptsItsOwnOrphan(t *testing.T) {
 	if err := w.api.Update(context.Background(), &live); err != nil {
 		t.Fatal(err)
 	}
-	res, err := reconcileOnce(t, e, desiredChild(t, "v1", true))
+	res, err := reconcileOnce(t, e, desiredChild(t, "v1"))
 	if err != nil || !res.Readopted || !res.Applied {
 		t.Fatalf("own orphan not re-adopted: %+v %v", res, err)
 	}

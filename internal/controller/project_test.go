@@ -19,8 +19,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
-	"github.com/kalypsoserving/kalypso-serving/internal/testenv"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
+	"github.com/kalypsoserving/kalypso-serving/internal/testenv"
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 )
 
