@@ -166,6 +166,21 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 		Expect(kubectl("-n", stageNS, "get", "kalypsotritonserver", "huge")).To(MatchRegexp(`huge\s+stage-app\s+Progressing`))
 	})
 
+	It("shows why a server is stalled in kubectl describe: a Warning Event with the reason", func() {
+		squatter := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: stageNS, Name: "squatter"},
+			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "web", Port: 80}}}}
+		Expect(k8sClient.Create(ctx, squatter)).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Server(stageNS, "squatter", fixture.WithApplication("stage-app"),
+			fixture.WithStorageURI("pvc://models/squatter"), fixture.WithDefaultReplicas()))).To(Succeed())
+		Eventually(func() string { return kubectl("-n", stageNS, "describe", "kalypsotritonserver", "squatter") }).
+			Should(And(MatchRegexp(`Warning\s+ChildConflict`), ContainSubstring(`Service "squatter" exists and is not controlled`)))
+		var svc corev1.Service
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: stageNS, Name: "squatter"}, &svc)).To(Succeed())
+		Expect(svc.ResourceVersion).To(Equal(squatter.ResourceVersion))
+		kubectl("-n", stageNS, "delete", "kalypsotritonserver", "squatter")
+		Expect(k8sClient.Delete(ctx, squatter)).To(Succeed())
+	})
+
 	It("recreates a deleted child and garbage-collects the children of a deleted server", func() {
 		var svc corev1.Service
 		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: devNS, Name: "recommendation-v1"}, &svc)).To(Succeed())
