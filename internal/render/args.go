@@ -2,8 +2,10 @@ package render
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -31,6 +33,36 @@ func invalidSpec(format string, args ...any) error {
 	return &InvalidSpecError{Reason: fmt.Sprintf(format, args...)}
 }
 
+// GrammarViolationError means the renderer's own output breaks Triton's
+// option grammar although every value taken from the spec was accepted on
+// its own: a bug in the operator, not in the spec. Detect it with
+//
+//	var gv *render.GrammarViolationError
+//	if errors.As(err, &gv) { ... }
+//
+// Err is what triton.CheckArgs reported (it wraps triton's sentinel errors,
+// so errors.Is(err, triton.ErrUnknown) and the like work through it).
+type GrammarViolationError struct {
+	Args []string // the rendered arguments, after the binary name
+	Err  error
+}
+
+func (e *GrammarViolationError) Error() string {
+	return "rendered tritonserver arguments break Triton's grammar (an operator bug, not a spec problem): " + e.Err.Error()
+}
+
+func (e *GrammarViolationError) Unwrap() error { return e.Err }
+
+// CheckRenderedArgs checks a rendered tritonserver command line (after the
+// binary name) against Triton's grammar. A violation is the renderer's
+// fault, so it is returned as a *GrammarViolationError; nil means it holds.
+func CheckRenderedArgs(args []string) error {
+	if err := triton.CheckArgs(args); err != nil {
+		return &GrammarViolationError{Args: slices.Clone(args), Err: err}
+	}
+	return nil
+}
+
 // usesPythonBackend is true for backends that run models in the python
 // backend's stub processes (and so need /dev/shm and its settings).
 func usesPythonBackend(b servingv1alpha1.BackendType) bool {
@@ -43,10 +75,18 @@ func usesPythonBackend(b servingv1alpha1.BackendType) bool {
 }
 
 // Args returns tritonserver's arguments (after the binary name). Every
-// option is rendered as --name=value, and the result is checked against
-// Triton's option grammar before it is returned.
+// option is rendered as --name=value (a Flag option as a bare --name).
+//
+// Two checks keep the blame where it belongs. First every value the spec
+// contributes is checked against Triton's grammar on its own (checkSpecArgs):
+// a failure there is an *InvalidSpecError naming the field. Then the whole
+// rendered command line is checked: as the spec's values are known to be
+// good, a failure there is the renderer's, a *GrammarViolationError.
 func Args(spec servingv1alpha1.KalypsoTritonServerSpec, server, repository string) ([]string, error) {
 	spec = withDefaults(spec)
+	if err := checkSpecArgs(spec, server); err != nil {
+		return nil, err
+	}
 	tc := spec.TritonConfig
 	args := []string{
 		"--model-repository=" + repository,
@@ -74,20 +114,126 @@ func Args(spec servingv1alpha1.KalypsoTritonServerSpec, server, repository strin
 		args = append(args, flag("strict-readiness", *tc.StrictReadiness))
 	}
 	for _, p := range tc.Parameters {
-		if err := triton.CheckParameter(p.Name, p.Value); err != nil {
-			return nil, invalidSpec("tritonConfig.parameters: %v", err)
-		}
-		if o, _ := triton.Lookup(p.Name); o.Type == triton.Flag {
-			// A switch without a value: Triton refuses --name=value for it.
-			args = append(args, "--"+p.Name)
-			continue
-		}
-		args = append(args, "--"+p.Name+"="+p.Value)
+		args = append(args, parameterArg(p))
 	}
-	if err := triton.CheckArgs(args); err != nil {
-		return nil, invalidSpec("rendered tritonserver arguments are invalid: %v", err)
+	if err := CheckRenderedArgs(args); err != nil {
+		return nil, err
 	}
 	return args, nil
+}
+
+// parameterArg renders one extra parameter. A switch (Flag) takes no value:
+// Triton refuses --name=value for it.
+func parameterArg(p servingv1alpha1.TritonParameter) string {
+	if o, _ := triton.Lookup(p.Name); o.Type == triton.Flag {
+		return "--" + p.Name
+	}
+	return "--" + p.Name + "=" + p.Value
+}
+
+// checkSpecArgs checks, field by field, every value the spec puts on
+// Triton's command line, and the rules between spec values Triton
+// enforces (distinct ports, '*' alone, an option given twice). Apart from
+// the --name=value spelling it shares nothing with the renderer: each value
+// is checked as the plain option it stands for, so a renderer that mangles
+// a good value is still caught by the check of the whole command line.
+func checkSpecArgs(spec servingv1alpha1.KalypsoTritonServerSpec, server string) error {
+	net := spec.Networking
+	parts := slices.Concat([]specPart{
+		{"networking", []string{flag("http-port", net.HTTPPort), flag("grpc-port", net.GRPCPort), flag("metrics-port", net.MetricsPort)}},
+		{"storageUri", []string{"--model-repository=" + spec.StorageURI}},
+	},
+		modelControlParts(spec.TritonConfig.ModelControl),
+		observabilityParts(spec.Observability, server),
+		backendParts(spec.TritonConfig))
+	for _, p := range parts {
+		if err := alone(p.field, p.args...); err != nil {
+			return err
+		}
+	}
+	params := make([]string, 0, len(spec.TritonConfig.Parameters))
+	for _, p := range spec.TritonConfig.Parameters {
+		if err := triton.CheckParameter(p.Name, p.Value); err != nil {
+			return invalidSpec("tritonConfig.parameters: %v", err)
+		}
+		params = append(params, parameterArg(p))
+	}
+	return alone("tritonConfig.parameters", params...)
+}
+
+// specPart is the arguments one field of the spec stands for.
+type specPart struct {
+	field string
+	args  []string
+}
+
+func modelControlParts(mc *servingv1alpha1.ModelControl) []specPart {
+	if mc == nil {
+		return nil
+	}
+	mode := "--model-control-mode=" + string(mc.Mode)
+	parts := []specPart{{"tritonConfig.modelControl.mode", []string{mode}}}
+	if mc.Mode == servingv1alpha1.ModelControlPoll && mc.PollIntervalSeconds != nil {
+		parts = append(parts, specPart{"tritonConfig.modelControl.pollIntervalSeconds",
+			[]string{mode, flag("repository-poll-secs", *mc.PollIntervalSeconds)}})
+	}
+	if mc.Mode == servingv1alpha1.ModelControlExplicit && len(mc.Models) > 0 {
+		models := []string{mode}
+		for _, m := range mc.Models {
+			models = append(models, "--load-model="+m)
+		}
+		parts = append(parts, specPart{"tritonConfig.modelControl.models", models})
+	}
+	return parts
+}
+
+func observabilityParts(o *servingv1alpha1.Observability, server string) []specPart {
+	if o == nil {
+		return nil
+	}
+	var parts []specPart
+	if o.Logging != nil && o.Logging.Format != "" {
+		parts = append(parts, specPart{"observability.logging.format", []string{flag("log-format", o.Logging.Format)}})
+	}
+	if t := o.Tracing; t != nil {
+		service := t.ServiceName
+		if service == "" {
+			service = server
+		}
+		parts = append(parts, specPart{"observability.tracing", []string{
+			"--trace-config=opentelemetry,url=" + t.CollectorEndpoint,
+			"--trace-config=opentelemetry,resource=service.name=" + service,
+		}})
+	}
+	return parts
+}
+
+func backendParts(tc servingv1alpha1.TritonConfig) []specPart {
+	var parts []specPart
+	for i, c := range tc.BackendConfigs {
+		parts = append(parts, specPart{fmt.Sprintf("tritonConfig.backendConfigs[%d]", i), []string{"--backend-config=" + c}})
+	}
+	if pb := tc.PythonBackend; pb != nil {
+		for i, e := range pb.ExtraArgs {
+			parts = append(parts, specPart{fmt.Sprintf("tritonConfig.pythonBackend.extraArgs[%d]", i),
+				[]string{"--backend-config=python," + e}})
+		}
+	}
+	return parts
+}
+
+// alone checks arguments taken from one part of the spec as a command line
+// of their own (with a model repository, which Triton requires), so a
+// failure is that part's: an *InvalidSpecError naming the field.
+func alone(field string, args ...string) error {
+	line := args
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--model-repository=") }) {
+		line = append([]string{"--model-repository=/models"}, args...)
+	}
+	if err := triton.CheckArgs(line); err != nil {
+		return invalidSpec("%s: %v", field, err)
+	}
+	return nil
 }
 
 func flag[T any](name string, v T) string {
@@ -237,6 +383,9 @@ func intervalMillis(s string) (int64, error) {
 	}
 	if n <= 0 {
 		return 0, invalidSpec("metrics.interval %q must be positive", s)
+	}
+	if n > math.MaxInt32 {
+		return 0, invalidSpec("metrics.interval %q is longer than Triton accepts (at most %dms, about 24 days)", s, math.MaxInt32)
 	}
 	return n, nil
 }

@@ -5,16 +5,13 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
-	"sigs.k8s.io/yaml"
-
 	"github.com/kalypsoserving/kalypso-serving/internal/preview"
+	"github.com/kalypsoserving/kalypso-serving/internal/render"
+	"github.com/kalypsoserving/kalypso-serving/internal/render/rendertest"
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv"
-	"github.com/kalypsoserving/kalypso-serving/internal/triton"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -52,29 +49,23 @@ func goldenCases(t testing.TB) map[string][]byte {
 	return cases
 }
 
-func renderCase(t *testing.T, manifests []byte) []byte {
-	t.Helper()
-	m, err := preview.Read(bytes.NewReader(manifests))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(m.Servers) == 0 {
-		t.Fatal("case has no KalypsoTritonServer")
-	}
-	var out bytes.Buffer
-	if err := preview.Render(m, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
-}
-
 // TestGolden compares the rendered children of every case with its golden
 // file. Run `make golden` after an intended change and review the diff.
+// A case is rendered by rendertest.Golden, which fails on a renderer bug
+// (output breaking Triton's grammar), on an untyped error, and on a refusal
+// unless the case carries rendertest.ExpectInvalidMarker.
 func TestGolden(t *testing.T) {
 	for name, manifests := range goldenCases(t) {
 		t.Run(name, func(t *testing.T) {
-			got := renderCase(t, manifests)
 			path := filepath.Join("testdata", "golden", name+".yaml")
+			want, err := os.ReadFile(path)
+			if err != nil && !*update {
+				t.Fatalf("missing golden file (run make golden): %v", err)
+			}
+			got, err := rendertest.CompareGolden(render.Children, manifests, want)
+			if got == nil {
+				t.Fatalf("rendering %s: %v", name, err)
+			}
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 					t.Fatal(err)
@@ -84,52 +75,35 @@ func TestGolden(t *testing.T) {
 				}
 				return
 			}
-			want, err := os.ReadFile(path)
 			if err != nil {
-				t.Fatalf("missing golden file (run make golden): %v", err)
-			}
-			if !bytes.Equal(got, want) {
 				t.Errorf("rendered output of %s changed; run `make golden` and review the diff.\n--- got ---\n%s", name, got)
 			}
 		})
 	}
 }
 
-// TestGoldenArgsFollowTritonGrammar parses every rendered tritonserver
-// command line with the checker of Triton's option grammar.
-func TestGoldenArgsFollowTritonGrammar(t *testing.T) {
-	checked := 0
+// TestGoldenIsWhatPreviewRenders: the golden rendering and `kalypso render`
+// (preview.Render) write the same bytes, so the golden files describe what
+// the operator applies.
+func TestGoldenIsWhatPreviewRenders(t *testing.T) {
 	for name, manifests := range goldenCases(t) {
-		for _, dep := range deployments(t, renderCase(t, manifests)) {
-			c := dep.Spec.Template.Spec.Containers[0]
-			if len(c.Command) != 1 || c.Command[0] != "tritonserver" {
-				t.Errorf("%s/%s: command is %v, want [tritonserver]", name, dep.Name, c.Command)
-			}
-			if err := triton.CheckArgs(c.Args); err != nil {
-				t.Errorf("%s/%s: rendered arguments break Triton's grammar: %v", name, dep.Name, err)
-			}
-			checked++
-		}
-	}
-	if checked < 7 {
-		t.Fatalf("checked %d command lines, want every case's", checked)
-	}
-}
-
-var topLevelDeployment = regexp.MustCompile(`(?m)^kind: Deployment$`)
-
-func deployments(t *testing.T, stream []byte) []appsv1.Deployment {
-	t.Helper()
-	var out []appsv1.Deployment
-	for _, doc := range bytes.Split(stream, []byte("---\n")) {
-		if !topLevelDeployment.Match(doc) {
+		if rendertest.ExpectsInvalid(manifests) {
 			continue
 		}
-		var d appsv1.Deployment
-		if err := yaml.UnmarshalStrict(doc, &d); err != nil {
-			t.Fatalf("decoding rendered Deployment: %v", err)
+		m, err := preview.Read(bytes.NewReader(manifests))
+		if err != nil {
+			t.Fatal(err)
 		}
-		out = append(out, d)
+		var previewed bytes.Buffer
+		if err := preview.Render(m, &previewed); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		golden, err := rendertest.Golden(render.Children, m, false)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !bytes.Equal(previewed.Bytes(), golden) {
+			t.Errorf("%s: preview.Render and the golden rendering differ", name)
+		}
 	}
-	return out
 }
