@@ -96,7 +96,7 @@ func (r *Reconciler) reconcile(ctx context.Context, srv *servingv1alpha1.Kalypso
 	}
 	children, err := render.Children(render.Input{Server: srv, Application: app, SecretVersion: secretVersion})
 	if err != nil {
-		return conditions.Outcome{}, renderOutcome(err)
+		return conditions.Outcome{}, renderOutcome(ctx, err)
 	}
 	dep, rollout, err := r.applyChildren(ctx, srv, children)
 	if err != nil {
@@ -113,14 +113,20 @@ func (r *Reconciler) reconcile(ctx context.Context, srv *servingv1alpha1.Kalypso
 
 // renderOutcome maps a renderer refusal to the server's outcome: a spec
 // that cannot work stalls the server before anything is applied.
-func renderOutcome(err error) error {
+func renderOutcome(ctx context.Context, err error) error {
 	var specErr *render.InvalidSpecError
 	var storageErr *render.InvalidStorageError
+	var grammarErr *render.GrammarViolationError
 	switch {
 	case errors.As(err, &storageErr):
 		return outcome.Stalled(servingv1alpha1.ReasonInvalidStorageURI, "%s", storageErr.Error())
 	case errors.As(err, &specErr):
 		return outcome.Stalled(servingv1alpha1.ReasonInvalidSpec, "%s", specErr.Error())
+	case errors.As(err, &grammarErr):
+		// A renderer bug for this spec: nothing is applied, and the user sees
+		// which flag Triton would refuse. Tests fail on it (rendertest).
+		log.FromContext(ctx).Error(grammarErr, "rendered command line violates Triton's grammar")
+		return outcome.Stalled(servingv1alpha1.ReasonInvalidSpec, "%s", grammarErr.Error())
 	}
 	return err
 }
