@@ -86,13 +86,30 @@ func Finish[T Object](ctx context.Context, f Finisher, before, obj T, status fun
 		obj.SetObservedGeneration(obj.GetGeneration())
 	}
 	obj.SetPhase(conditions.Phase(*obj.StatusConditions(), !obj.GetDeletionTimestamp().IsZero()))
-	f.recordTransition(before, obj)
+	if !f.namespaceTerminating(ctx, obj) {
+		// The API server refuses new Events in a terminating namespace.
+		f.recordTransition(before, obj)
+	}
 	if werr := statuspatch.IfChanged(ctx, f.Client, before, obj, status); werr != nil {
 		return ctrl.Result{}, errors.Join(err, werr)
 	}
 	// Every wait is on a watched object, so there is no timed requeue;
 	// transient errors back off in the work queue.
 	return ctrl.Result{}, err
+}
+
+// namespaceTerminating reports whether obj's namespace is being deleted, as
+// far as the cache knows (it holds the namespaces the operator governs).
+func (f Finisher) namespaceTerminating(ctx context.Context, obj Object) bool {
+	if obj.GetNamespace() == "" {
+		return false
+	}
+	ns := &metav1.PartialObjectMetadata{}
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	if err := f.Client.Get(ctx, client.ObjectKey{Name: obj.GetNamespace()}, ns); err != nil {
+		return false
+	}
+	return !ns.DeletionTimestamp.IsZero()
 }
 
 // recordTransition records an Event when obj enters Stalled (or its reason

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -33,15 +34,20 @@ func newServer(generation int64) *servingv1alpha1.KalypsoTritonServer {
 		Name: "s", Namespace: "ns", Generation: generation}}
 }
 
-// finish runs Finish on a fake API server holding before, counting status writes.
-func finish(t *testing.T, f Finisher, before *servingv1alpha1.KalypsoTritonServer, done conditions.Outcome, err error) (*servingv1alpha1.KalypsoTritonServer, int, error) {
+// finish runs Finish on a fake API server holding before (and extra
+// objects), counting status writes.
+func finish(t *testing.T, f Finisher, before *servingv1alpha1.KalypsoTritonServer, done conditions.Outcome, err error,
+	extra ...client.Object) (*servingv1alpha1.KalypsoTritonServer, int, error) {
 	t.Helper()
 	s := runtime.NewScheme()
 	if e := servingv1alpha1.AddToScheme(s); e != nil {
 		t.Fatal(e)
 	}
+	if e := corev1.AddToScheme(s); e != nil {
+		t.Fatal(e)
+	}
 	writes := 0
-	f.Client = fake.NewClientBuilder().WithScheme(s).WithObjects(before.DeepCopy()).
+	f.Client = fake.NewClientBuilder().WithScheme(s).WithObjects(append(extra, before.DeepCopy())...).
 		WithStatusSubresource(&servingv1alpha1.KalypsoTritonServer{}).
 		WithInterceptorFuncs(interceptor.Funcs{SubResourcePatch: func(ctx context.Context, c client.Client, sub string,
 			obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
@@ -147,5 +153,25 @@ func TestFinishEventsOnTransitions(t *testing.T) {
 	}
 	if fmt.Sprint(rec.got) != fmt.Sprint(want) {
 		t.Fatalf("events %q, want %q", rec.got, want)
+	}
+}
+
+// In a terminating namespace the API server refuses new Events: none is
+// recorded, the status is still written.
+func TestFinishRecordsNothingInATerminatingNamespace(t *testing.T) {
+	now := metav1.Now()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns", DeletionTimestamp: &now, Finalizers: []string{"kubernetes"}}}
+	rec := &events{}
+	_, writes, _ := finish(t, Finisher{Recorder: rec}, newServer(1), conditions.Outcome{},
+		Stalled(servingv1alpha1.ReasonInvalidSpec, "bad"), ns)
+	if len(rec.got) != 0 || writes != 1 {
+		t.Fatalf("events %v, %d writes", rec.got, writes)
+	}
+	rec = &events{}
+	live := ns.DeepCopy()
+	live.DeletionTimestamp, live.Finalizers = nil, nil
+	if _, _, _ = finish(t, Finisher{Recorder: rec}, newServer(1), conditions.Outcome{},
+		Stalled(servingv1alpha1.ReasonInvalidSpec, "bad"), live); len(rec.got) != 1 {
+		t.Fatalf("a live namespace must get the Event, got %v", rec.got)
 	}
 }
