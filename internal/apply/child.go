@@ -43,6 +43,10 @@ type Kind struct {
 	// cache miss is confirmed against the API server before anything is
 	// created, so an object someone else made is never taken over.
 	Filtered bool
+	// CreateOnly creates an absent child with Create, which fails when
+	// someone made an object of that name meanwhile, instead of an apply,
+	// which would merge into it (namespaces). Later changes are applied.
+	CreateOnly bool
 }
 
 // Owner is the custom resource whose children are reconciled.
@@ -104,7 +108,7 @@ type BeforeApply func(ctx context.Context, live client.Object, desired *unstruct
 // spec no longer wants it, or applies it when the operator's intent or a
 // field the operator sets differs. A converged child costs no write.
 func (e *Engine) Reconcile(ctx context.Context, owner Owner, child Child, before BeforeApply) (Result, error) {
-	live, err := e.live(ctx, child)
+	live, err := e.live(ctx, child, child.Object != nil)
 	if err != nil {
 		return Result{}, err
 	}
@@ -125,7 +129,7 @@ func (e *Engine) Reconcile(ctx context.Context, owner Owner, child Child, before
 		res.Readopted = child.Object != nil && len(child.Object.GetOwnerReferences()) > 0
 	}
 	if child.Object == nil {
-		if live == nil {
+		if live == nil || !live.GetDeletionTimestamp().IsZero() {
 			return res, nil
 		}
 		uid := live.GetUID()
@@ -156,6 +160,15 @@ func (e *Engine) Reconcile(ctx context.Context, owner Owner, child Child, before
 		why = Diff(live, desired)
 	}
 	log.FromContext(ctx).V(1).Info("applying", "kind", child.GVK.Kind, "name", child.Key.Name, "diff", why)
+	if live == nil && e.Kinds[child.GVK].CreateOnly {
+		if err := e.Client.Create(ctx, desired.DeepCopy(), client.FieldOwner(e.FieldOwner)); err != nil {
+			// AlreadyExists: someone made it meanwhile; the next reconcile
+			// reads it and judges its ownership.
+			return res, fmt.Errorf("creating %s %s: %w", child.GVK.Kind, child.Key, err)
+		}
+		res.Applied = true
+		return res, nil
+	}
 	if err := Apply(ctx, e.Client, desired, Options{FieldOwner: e.FieldOwner}); err != nil {
 		return res, err
 	}
@@ -163,8 +176,11 @@ func (e *Engine) Reconcile(ctx context.Context, owner Owner, child Child, before
 	return res, nil
 }
 
-// live reads the child; nil when it does not exist.
-func (e *Engine) live(ctx context.Context, child Child) (client.Object, error) {
+// live reads the child; nil when it does not exist. confirm asks the API
+// server about a miss of a label-filtered cache (only needed before a
+// create: an object the operator does not want and did not label is not
+// its business).
+func (e *Engine) live(ctx context.Context, child Child, confirm bool) (client.Object, error) {
 	kind := e.Kinds[child.GVK]
 	var obj client.Object
 	reader := client.Reader(e.Client)
@@ -197,7 +213,7 @@ func (e *Engine) live(ctx context.Context, child Child) (client.Object, error) {
 		return obj, nil
 	case !apierrors.IsNotFound(err):
 		return nil, fmt.Errorf("reading %s %s: %w", child.GVK.Kind, child.Key, err)
-	case !kind.Filtered:
+	case !kind.Filtered || !confirm:
 		return nil, nil
 	}
 	// The cache holds only labelled objects: ask the API server whether an
@@ -229,11 +245,19 @@ func (e *Engine) provenOrphan(ctx context.Context, owner Owner, gvk schema.Group
 			return false, nil
 		}
 	}
-	if live.GetAnnotations()[AnnotationHash] == "" {
+	ann := live.GetAnnotations()
+	if ann[AnnotationHash] == "" {
 		return false, nil
 	}
-	if owner.UIDAnnotation != "" && live.GetAnnotations()[owner.UIDAnnotation] == string(owner.Object.GetUID()) {
-		return true, nil
+	if owner.UIDAnnotation != "" {
+		switch uid, set := ann[owner.UIDAnnotation]; {
+		case set && uid == string(owner.Object.GetUID()):
+			return true, nil
+		case set:
+			// Made for another owner of the same name (a deleted project
+			// whose namespaces were retained): never taken over.
+			return false, nil
+		}
 	}
 	current := &metav1.PartialObjectMetadata{}
 	current.SetGroupVersionKind(gvk)

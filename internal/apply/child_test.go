@@ -123,12 +123,16 @@ func TestEngineNeverTouchesWhatItDidNotCreate(t *testing.T) {
 			w := newWorld(t, foreign.DeepCopy())
 			w.hidden[key.Name] = tc.hidden
 			e := w.engine(tc.kind)
-			for _, child := range []Child{desiredChild(t, "ours"), {GVK: configMapGVK, Key: key}} {
-				_, err := reconcileOnce(t, e, child)
-				var conflict *ConflictError
-				if !errors.As(err, &conflict) {
-					t.Fatalf("want a conflict for a look-alike without the operator's apply entry, got %v", err)
-				}
+			_, err := reconcileOnce(t, e, desiredChild(t, "ours"))
+			var conflict *ConflictError
+			if !errors.As(err, &conflict) {
+				t.Fatalf("want a conflict for a look-alike without the operator's apply entry, got %v", err)
+			}
+			// Not wanted: a visible look-alike is a conflict; one the
+			// filtered cache cannot see is none of the operator's business.
+			_, err = reconcileOnce(t, e, Child{GVK: configMapGVK, Key: key})
+			if tc.hidden != (err == nil) || (!tc.hidden && !errors.As(err, &conflict)) {
+				t.Fatalf("unwanted look-alike: got %v", err)
 			}
 			var live corev1.ConfigMap
 			if err := w.api.Get(context.Background(), key, &live); err != nil || live.Data["k"] != "theirs" || w.writes != 0 {
@@ -159,5 +163,54 @@ func TestEngineReadoptsItsOwnOrphan(t *testing.T) {
 	}
 	if err := w.api.Get(context.Background(), key, &live); err != nil || !metav1.IsControlledBy(&live, ownerObject()) {
 		t.Fatalf("owner reference not restored: %v %v", live.OwnerReferences, err)
+	}
+}
+
+// An object carrying another owner's UID annotation (a deleted project of
+// the same name whose namespaces were retained) is never taken over, even
+// with the operator's apply entry.
+func TestEngineRefusesAnotherOwnersUID(t *testing.T) {
+	w := newWorld(t)
+	e := w.engine(Kind{})
+	owner := Owner{Object: ownerObject(), Marks: marks, UIDAnnotation: "owner-uid"}
+	retained := desiredChild(t, "v1")
+	retained.Object.SetOwnerReferences(nil)
+	retained.Object.SetAnnotations(map[string]string{"owner-uid": "previous-owner"})
+	if _, err := e.Reconcile(context.Background(), owner, retained, nil); err != nil {
+		t.Fatal(err)
+	}
+	writes := w.writes
+	successor := desiredChild(t, "v1")
+	successor.Object.SetAnnotations(map[string]string{"owner-uid": "owner-uid"})
+	_, err := e.Reconcile(context.Background(), owner, successor, nil)
+	var conflict *ConflictError
+	if !errors.As(err, &conflict) || w.writes != writes {
+		t.Fatalf("want a conflict and no write, got %v and %d writes", err, w.writes-writes)
+	}
+	// The same owner's UID proves its own retained child without reading managed fields.
+	mine := desiredChild(t, "v2")
+	mine.Object.SetOwnerReferences(nil)
+	mine.Object.SetAnnotations(map[string]string{"owner-uid": "previous-owner"})
+	previous := Owner{Object: ownerObject(), Marks: marks, UIDAnnotation: "owner-uid"}
+	previous.Object.SetUID("previous-owner")
+	if res, err := e.Reconcile(context.Background(), previous, mine, nil); err != nil || !res.Applied || res.Readopted {
+		t.Fatalf("own retained child: %+v %v", res, err)
+	}
+}
+
+// CreateOnly creates with Create: an object made meanwhile under the name
+// makes the create fail instead of being merged into.
+func TestEngineCreateOnly(t *testing.T) {
+	foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace}, Data: map[string]string{"k": "theirs"}}
+	w := newWorld(t, foreign)
+	w.hidden[key.Name] = true
+	e := w.engine(Kind{CreateOnly: true}) // not Filtered: the miss is believed, as in a race
+	_, err := reconcileOnce(t, e, desiredChild(t, "ours"))
+	if !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("want AlreadyExists, got %v", err)
+	}
+	var live corev1.ConfigMap
+	if err := w.api.Get(context.Background(), key, &live); err != nil || live.Data["k"] != "theirs" {
+		t.Fatalf("foreign object changed: %v %v", live.Data, err)
 	}
 }

@@ -218,6 +218,34 @@ var _ = Describe("KalypsoProject", func() {
 			HaveField("Note", ContainSubstring(stage)))))
 	})
 
+	It("never hands a retained namespace to a new project of the same name", func() {
+		p := newProject(func(p *servingv1alpha1.KalypsoProject) {
+			p.Spec.DeletionPolicy = servingv1alpha1.DeletionPolicyRetain
+			p.Spec.Environments[0].Access = &servingv1alpha1.Access{Viewers: []rbacv1.Subject{{Kind: "Group", Name: "old-team"}}}
+		})
+		Eventually(getProject(p.Name)).Should(HaveField("Status.Phase", servingv1alpha1.PhaseReady))
+		var ns corev1.Namespace
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Name: p.Name + "-dev"}, &ns)).To(Succeed())
+		Expect(k8sClient.Delete(ctx, getProject(p.Name)(Default))).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, types.NamespacedName{Name: p.Name}, &servingv1alpha1.KalypsoProject{}))
+		}).Should(BeTrue())
+
+		successor := fixture.Project(p.Name, fixture.WithOwner("someone-else"), fixture.WithEnvironments(servingv1alpha1.Environment{
+			Name: "dev", Access: &servingv1alpha1.Access{Admins: []rbacv1.Subject{{Kind: "Group", Name: "new-team"}}}}))
+		Expect(k8sClient.Create(ctx, successor)).To(Succeed())
+		Eventually(getProject(p.Name)).Should(WithTransform(envStatus("dev"),
+			HaveField("Reason", servingv1alpha1.ReasonNamespaceConflict)))
+		Consistently(func(g Gomega) {
+			var again corev1.Namespace
+			g.Expect(k8sClient.Get(ctx, types.NamespacedName{Name: p.Name + "-dev"}, &again)).To(Succeed())
+			g.Expect(again.ResourceVersion).To(Equal(ns.ResourceVersion))
+			var admins rbacv1.RoleBinding
+			g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, types.NamespacedName{Namespace: p.Name + "-dev", Name: "kalypso-admins"}, &admins))).
+				To(BeTrue(), "the new project's admins must get nothing in the old team's namespace")
+		}, 2*time.Second).Should(Succeed())
+	})
+
 	It("never takes over a governed object someone else created in an environment namespace", func() {
 		p := newProject(func(p *servingv1alpha1.KalypsoProject) { p.Spec.Environments[0].ResourceQuota = nil })
 		Eventually(getProject(p.Name)).Should(HaveField("Status.Phase", servingv1alpha1.PhaseReady))

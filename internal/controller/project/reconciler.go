@@ -14,6 +14,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -107,9 +108,16 @@ func (r *Reconciler) reconcileEnvironment(ctx context.Context, in render.EnvInpu
 	if err != nil {
 		return notReady(st, servingv1alpha1.ReasonApplyFailed, err.Error()), err
 	}
-	res, err := r.engine().Reconcile(ctx, owner, nsChild, nil)
+	res, err := r.engine().Reconcile(ctx, owner, nsChild, func(_ context.Context, live client.Object, _ *unstructured.Unstructured) error {
+		if live != nil && !live.GetDeletionTimestamp().IsZero() {
+			return errTerminating
+		}
+		return nil
+	})
 	var conflict *apply.ConflictError
 	switch {
+	case errors.Is(err, errTerminating):
+		return notReady(st, servingv1alpha1.ReasonProgressing, fmt.Sprintf("namespace %s is terminating", nsName)), nil
 	case errors.As(err, &conflict):
 		return notReady(st, servingv1alpha1.ReasonNamespaceConflict, fmt.Sprintf(
 			"namespace %s exists and was not created by this project; it is left untouched", nsName)), nil
@@ -136,6 +144,9 @@ func (r *Reconciler) reconcileEnvironment(ctx context.Context, in render.EnvInpu
 	return st, nil
 }
 
+// errTerminating stops the apply of a namespace that is being deleted.
+var errTerminating = errors.New("namespace is terminating")
+
 func notReady(st servingv1alpha1.EnvironmentStatus, reason, msg string) servingv1alpha1.EnvironmentStatus {
 	st.Ready, st.Reason, st.Message = false, reason, msg
 	return st
@@ -148,7 +159,7 @@ func (r *Reconciler) engine() *apply.Engine {
 	filtered := apply.Kind{Filtered: true}
 	return &apply.Engine{Client: r.Client, APIReader: r.APIReader, FieldOwner: render.FieldOwner,
 		Kinds: map[schema.GroupVersionKind]apply.Kind{
-			render.NamespaceGVK:     {Read: apply.ReadMetadata, Filtered: true},
+			render.NamespaceGVK:     {Read: apply.ReadMetadata, Filtered: true, CreateOnly: true},
 			render.QuotaGVK:         filtered,
 			render.LimitRangeGVK:    filtered,
 			render.NetworkPolicyGVK: filtered,
