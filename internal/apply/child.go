@@ -114,66 +114,82 @@ func (e *Engine) Reconcile(ctx context.Context, owner Owner, child Child, before
 	}
 	res := Result{Live: live, Created: live == nil}
 	if live != nil && !metav1.IsControlledBy(live, owner.Object) {
-		proven, err := e.provenOrphan(ctx, owner, child.GVK, live)
-		if err != nil {
+		if err := e.checkOrphan(ctx, owner, child, live); err != nil {
 			return res, err
-		}
-		if !proven {
-			ownerKind := owner.Object.GetObjectKind().GroupVersionKind().Kind
-			if gvk, err := apiutil.GVKForObject(owner.Object, e.Client.Scheme()); err == nil {
-				ownerKind = gvk.Kind
-			}
-			return res, &ConflictError{Kind: child.GVK.Kind, Name: child.Key.Name, Owner: ownerKind}
 		}
 		// Retained children never carry a controller: they are not re-adopted.
 		res.Readopted = child.Object != nil && len(child.Object.GetOwnerReferences()) > 0
 	}
 	if child.Object == nil {
-		if live == nil || !live.GetDeletionTimestamp().IsZero() {
-			return res, nil
-		}
-		uid := live.GetUID()
-		err := e.Client.Delete(ctx, live, client.Preconditions{UID: &uid}, client.PropagationPolicy(metav1.DeletePropagationBackground))
-		if err != nil && !apierrors.IsNotFound(err) {
-			return res, fmt.Errorf("deleting %s %s: %w", child.GVK.Kind, child.Key, err)
-		}
-		res.Deleted = err == nil
-		return res, nil
-	}
-	desired := child.Object
-	if err := Prepare(desired); err != nil {
+		res.Deleted, err = e.deleteUnwanted(ctx, child, live)
 		return res, err
 	}
-	if live != nil {
-		upToDate, err := UpToDate(live, desired)
-		if err != nil || upToDate {
-			return res, err
-		}
+	res.Applied, err = e.write(ctx, child, live, before)
+	return res, err
+}
+
+// checkOrphan returns a *ConflictError unless live, which the owner does
+// not control, is proven to be the owner's own child.
+func (e *Engine) checkOrphan(ctx context.Context, owner Owner, child Child, live client.Object) error {
+	proven, err := e.provenOrphan(ctx, owner, child.GVK, live)
+	if err != nil || proven {
+		return err
 	}
-	if before != nil {
-		if err := before(ctx, live, desired); err != nil {
-			return res, err
-		}
+	ownerKind := owner.Object.GetObjectKind().GroupVersionKind().Kind
+	if gvk, err := apiutil.GVKForObject(owner.Object, e.Client.Scheme()); err == nil {
+		ownerKind = gvk.Kind
+	}
+	return &ConflictError{Kind: child.GVK.Kind, Name: child.Key.Name, Owner: ownerKind}
+}
+
+// deleteUnwanted deletes the owner's child the spec no longer wants, once
+// (a child already terminating is left to finish), with a UID precondition.
+func (e *Engine) deleteUnwanted(ctx context.Context, child Child, live client.Object) (bool, error) {
+	if live == nil || !live.GetDeletionTimestamp().IsZero() {
+		return false, nil
+	}
+	uid := live.GetUID()
+	err := e.Client.Delete(ctx, live, client.Preconditions{UID: &uid}, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	if err != nil && !apierrors.IsNotFound(err) {
+		return false, fmt.Errorf("deleting %s %s: %w", child.GVK.Kind, child.Key, err)
+	}
+	return err == nil, nil
+}
+
+// write applies the child when the operator's intent or a field it sets
+// differs from live (absent: nil), after the before hook; it reports
+// whether it wrote.
+func (e *Engine) write(ctx context.Context, child Child, live client.Object, before BeforeApply) (bool, error) {
+	desired := child.Object
+	if err := Prepare(desired); err != nil {
+		return false, err
 	}
 	why := "absent"
 	if live != nil {
+		upToDate, err := UpToDate(live, desired)
+		if err != nil || upToDate {
+			return false, err
+		}
 		why = Diff(live, desired)
+	}
+	if before != nil {
+		if err := before(ctx, live, desired); err != nil {
+			return false, err
+		}
 	}
 	log.FromContext(ctx).V(1).Info("applying", "kind", child.GVK.Kind, "name", child.Key.Name, "diff", why)
 	if live == nil && e.Kinds[child.GVK].CreateOnly {
 		if err := e.Client.Create(ctx, desired.DeepCopy(), client.FieldOwner(e.FieldOwner)); err != nil {
 			// AlreadyExists: someone made it meanwhile; the next reconcile
 			// reads it and judges its ownership.
-			return res, fmt.Errorf("creating %s %s: %w", child.GVK.Kind, child.Key, err)
+			return false, fmt.Errorf("creating %s %s: %w", child.GVK.Kind, child.Key, err)
 		}
-		res.Applied = true
-		return res, nil
+		return true, nil
 	}
 	if err := Apply(ctx, e.Client, desired, Options{FieldOwner: e.FieldOwner}); err != nil {
-		return res, err
+		return false, err
 	}
-	res.Applied = true
-	return res, nil
+	return true, nil
 }
 
 // live reads the child; nil when it does not exist. confirm asks the API
