@@ -167,6 +167,9 @@ type NetworkIsolation struct {
 }
 
 // Access lists who gets which Kalypso role in an environment.
+// +kubebuilder:validation:XValidation:rule="!has(self.admins) || self.admins.all(s, !(s.name in ['system:anonymous', 'system:unauthenticated', 'system:authenticated', 'system:serviceaccounts']))",message="access.admins must not name everyone: system:anonymous, system:unauthenticated, system:authenticated and system:serviceaccounts are refused"
+// +kubebuilder:validation:XValidation:rule="!has(self.editors) || self.editors.all(s, !(s.name in ['system:anonymous', 'system:unauthenticated', 'system:authenticated', 'system:serviceaccounts']))",message="access.editors must not name everyone: system:anonymous, system:unauthenticated, system:authenticated and system:serviceaccounts are refused"
+// +kubebuilder:validation:XValidation:rule="!has(self.viewers) || self.viewers.all(s, !(s.name in ['system:anonymous', 'system:unauthenticated', 'system:authenticated', 'system:serviceaccounts']))",message="access.viewers must not name everyone: system:anonymous, system:unauthenticated, system:authenticated and system:serviceaccounts are refused"
 type Access struct {
 	// Admins get kalypso-serving-admin.
 	// +optional
@@ -233,6 +236,7 @@ type KalypsoProjectStatus struct {
 // +kubebuilder:printcolumn:name="Owner",type=string,JSONPath=`.spec.owner`
 // +kubebuilder:printcolumn:name="Environments",type=integer,JSONPath=`.status.environmentCount`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.environments) || self.spec.environments.all(e, self.spec.environments.exists_one(o, (has(o.__namespace__) ? o.__namespace__ : self.metadata.name + '-' + o.name) == (has(e.__namespace__) ? e.__namespace__ : self.metadata.name + '-' + e.name)))",message="two environments of the project would share a namespace (an environment without one gets <project>-<name>)"
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 40",message="project name must be at most 40 characters so that <project>-<environment> fits a namespace name"
 // +kubebuilder:validation:XValidation:rule="(self.metadata.name != 'kube' && !self.metadata.name.startsWith('kube-')) || !has(self.spec.environments) || self.spec.environments.all(e, has(e.__namespace__))",message="a project named kube or kube-* would place its environments in kube- system namespaces: give every environment a namespace, or rename the project"
 type KalypsoProject struct {
