@@ -218,6 +218,37 @@ var _ = Describe("KalypsoProject", func() {
 			HaveField("Note", ContainSubstring(stage)))))
 	})
 
+	It("fails closed: a refused quota holds back the team's write access, and every other object still applies", func() {
+		p := newProject(func(p *servingv1alpha1.KalypsoProject) {
+			// "widgets" is no quota resource: the API server refuses the quota.
+			p.Spec.Environments[0].ResourceQuota = &servingv1alpha1.ResourceQuota{Hard: corev1.ResourceList{"widgets": resource.MustParse("1")}}
+			p.Spec.Environments[0].Access = &servingv1alpha1.Access{
+				Admins:  []rbacv1.Subject{{Kind: "Group", Name: "leads"}},
+				Viewers: []rbacv1.Subject{{Kind: "Group", Name: "readers"}},
+			}
+		})
+		ns := p.Name + "-dev"
+		Eventually(getProject(p.Name)).Should(WithTransform(envStatus("dev"), And(
+			HaveField("Ready", false), HaveField("Reason", servingv1alpha1.ReasonApplyFailed),
+			HaveField("Message", And(ContainSubstring("ResourceQuota"), ContainSubstring("RoleBinding kalypso-admins held back"))))))
+		var np networkingv1.NetworkPolicy
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: render.NetworkPolicyName}, &np)).To(Succeed())
+		var rb rbacv1.RoleBinding
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: render.ViewersRoleBinding}, &rb)).To(Succeed())
+		Consistently(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kalypso-admins"}, &rbacv1.RoleBinding{}))
+		}, 2*time.Second).Should(BeTrue(), "write access granted while the quota is missing")
+
+		// A valid quota: the admins' binding follows.
+		Eventually(func(g Gomega) {
+			cur := getProject(p.Name)(g)
+			cur.Spec.Environments[0].ResourceQuota = &servingv1alpha1.ResourceQuota{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("10")}}
+			g.Expect(k8sClient.Update(ctx, cur)).To(Succeed())
+		}).Should(Succeed())
+		Eventually(getProject(p.Name)).Should(HaveField("Status.Phase", servingv1alpha1.PhaseReady))
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "kalypso-admins"}, &rb)).To(Succeed())
+	})
+
 	It("never hands a retained namespace to a new project of the same name", func() {
 		p := newProject(func(p *servingv1alpha1.KalypsoProject) {
 			p.Spec.DeletionPolicy = servingv1alpha1.DeletionPolicyRetain

@@ -21,10 +21,12 @@ import (
 
 // Names of the objects the operator keeps in every environment namespace.
 const (
-	QuotaName          = "kalypso-quota"
-	LimitRangeName     = "kalypso-limits"
-	NetworkPolicyName  = "kalypso-default-ingress"
-	roleBindingPrefix  = "kalypso-"
+	QuotaName         = "kalypso-quota"
+	LimitRangeName    = "kalypso-limits"
+	NetworkPolicyName = "kalypso-default-ingress"
+	roleBindingPrefix = "kalypso-"
+	// ViewersRoleBinding grants read-only access; the other levels let the team write.
+	ViewersRoleBinding = roleBindingPrefix + "viewers"
 	AnnotationProject  = "kalypso-serving.io/project-uid"
 	podSecurityVersion = "latest"
 

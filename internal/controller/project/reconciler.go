@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -130,18 +131,55 @@ func (r *Reconciler) reconcileEnvironment(ctx context.Context, in render.EnvInpu
 	if err != nil {
 		return notReady(st, servingv1alpha1.ReasonApplyFailed, err.Error()), err
 	}
+	return r.applyEnvChildren(ctx, owner, children, st)
+}
+
+// applyEnvChildren applies every governed object of an environment on its
+// own, so one refusal (a bad LimitRange, a quota key the API server does
+// not know) never leaves the environment without its other objects, and
+// reports every failure. Fail closed: the RoleBindings that let the team
+// write are applied only while the ResourceQuota and NetworkPolicy the
+// spec asks for exist.
+func (r *Reconciler) applyEnvChildren(ctx context.Context, owner apply.Owner, children []render.Child,
+	st servingv1alpha1.EnvironmentStatus) (servingv1alpha1.EnvironmentStatus, error) {
+	var failures []string
+	var errs []error
+	conflicts, isolated := 0, true
 	for _, child := range children {
-		_, err := r.engine().Reconcile(ctx, owner, child, nil)
-		if errors.As(err, &conflict) {
-			return notReady(st, servingv1alpha1.ReasonChildConflict, conflict.Error()), nil
+		if grantsWrite(child) && !isolated {
+			failures = append(failures, fmt.Sprintf("RoleBinding %s held back until the quota and NetworkPolicy exist", child.Key.Name))
+			continue
 		}
-		if err != nil {
-			return notReady(st, servingv1alpha1.ReasonApplyFailed, err.Error()), err
+		res, err := r.engine().Reconcile(ctx, owner, child, nil)
+		var conflict *apply.ConflictError
+		switch {
+		case errors.As(err, &conflict):
+			conflicts++
+			failures = append(failures, conflict.Error())
+		case err != nil:
+			errs = append(errs, err)
+			failures = append(failures, err.Error())
 		}
+		if err != nil && res.Live == nil && child.Object != nil &&
+			(child.GVK == render.QuotaGVK || child.GVK == render.NetworkPolicyGVK) {
+			isolated = false
+		}
+	}
+	switch {
+	case conflicts > 0:
+		return notReady(st, servingv1alpha1.ReasonChildConflict, strings.Join(failures, "; ")), errors.Join(errs...)
+	case len(failures) > 0:
+		return notReady(st, servingv1alpha1.ReasonApplyFailed, strings.Join(failures, "; ")), errors.Join(errs...)
 	}
 	st.Ready = true
 	st.Reason = servingv1alpha1.ReasonReconciled
 	return st, nil
+}
+
+// grantsWrite reports a RoleBinding that lets the team change things in the
+// environment (admins and editors); viewers only read.
+func grantsWrite(child render.Child) bool {
+	return child.GVK == render.RoleBindingGVK && child.Object != nil && child.Key.Name != render.ViewersRoleBinding
 }
 
 // errTerminating stops the apply of a namespace that is being deleted.
