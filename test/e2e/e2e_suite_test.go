@@ -61,6 +61,14 @@ func kubectl(args ...string) string {
 	return string(out)
 }
 
+// kubectlMayFail runs kubectl as the cluster admin and returns its output
+// and error (kubectl auth can-i exits 1 for "no").
+func kubectlMayFail(args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(os.Getenv("K8S_BIN"), "kubectl"), append([]string{"--kubeconfig", adminKube}, args...)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 // existingCluster is set (E2E_KUBECONFIG) to run against a cluster someone
 // else provides (e.g. kind) instead of a fresh local one.
 var existingCluster = os.Getenv("E2E_KUBECONFIG")

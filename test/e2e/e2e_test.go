@@ -89,6 +89,21 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 		Expect(kubectl("get", "kalypsoprojects")).To(MatchRegexp(`sample-project\s+Ready\s+team-ai-research\s+3`))
 	})
 
+	It("lets the sample project's own people run their environment, and nothing the operator governs", func() {
+		lead := []string{"--as", "lead", "--as-group", "team-ai-research-leads", "-n", devNS}
+		Eventually(func() string { return kubectl(append(lead, "auth", "can-i", "create", "secrets")...) }).Should(HavePrefix("yes"))
+		kubectl(append(lead, "create", "secret", "generic", "team-made", "--from-literal=AWS_ACCESS_KEY_ID=x")...)
+		Expect(kubectl(append(lead, "auth", "can-i", "get", "pods", "--subresource=log")...)).To(HavePrefix("yes"))
+		Expect(kubectl(append(lead, "get", "events")...)).NotTo(ContainSubstring("Forbidden"))
+		for _, denied := range [][]string{{"delete", "networkpolicy/kalypso-default-ingress"}, {"update", "resourcequota/kalypso-quota"},
+			{"create", "rolebindings"}, {"create", "pods", "--subresource=exec"}} {
+			out, err := kubectlMayFail(append(lead, append([]string{"auth", "can-i"}, denied...)...)...)
+			Expect(err).To(HaveOccurred(), "the environment admin may %v", denied)
+			Expect(out).To(HavePrefix("no"))
+		}
+		Expect(k8sClient.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: devNS, Name: "team-made"}})).To(Succeed())
+	})
+
 	It("rolls out the sample server, reports it Ready and counts it in its application", func() {
 		kubectl("apply", "-f", testenv.Path("hack", "local-cluster", "demo-secret.yaml"))
 		kubectl("apply", "-f", testenv.Path("config", "samples", "serving_v1alpha1_kalypsoapplication.yaml"))
