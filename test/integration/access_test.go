@@ -105,7 +105,8 @@ var _ = Describe("Environment access", func() {
 			Expect(k8sClient.Create(ctx, sar)).To(Succeed())
 			return sar.Status.Allowed
 		}
-		var rows, wrong []string
+		rows := make([]string, 0, len(accessMatrix))
+		var wrong []string
 		for _, c := range accessMatrix {
 			want := map[string]bool{"admin": c.admin, "editor": c.editor, "viewer": c.viewer}
 			row := fmt.Sprintf("| %s %s |", c.verb, resourceName(c))
