@@ -114,6 +114,17 @@ type KalypsoTritonServerSpec struct {
 	// +optional
 	Probes *Probes `json:"probes,omitempty"`
 
+	// Env adds environment variables to the tritonserver container: values,
+	// or valueFrom a Secret or ConfigMap of the server's namespace (for
+	// example HF_TOKEN for vLLM, LD_PRELOAD of tcmalloc, proxies, CA bundle
+	// paths). The storage variables the operator sets are refused.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:XValidation:rule="self.all(e, !(e.name in ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_DEFAULT_REGION', 'GOOGLE_APPLICATION_CREDENTIALS', 'AZURE_STORAGE_ACCOUNT', 'AZURE_STORAGE_KEY']))",message="env must not set the storage variables the operator sets from the KalypsoApplication (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_DEFAULT_REGION, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_KEY)"
+	Env []corev1.EnvVar `json:"env,omitempty"`
+
 	// PodDisruptionBudget applies when more than one replica runs.
 	// +optional
 	PodDisruptionBudget *PodDisruptionBudget `json:"podDisruptionBudget,omitempty"`

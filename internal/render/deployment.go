@@ -125,6 +125,10 @@ func podSpec(spec servingv1alpha1.KalypsoTritonServerSpec, server string, st sto
 	)
 	volumes = append(volumes, st.volumes...)
 
+	c, err := container(spec, st, args)
+	if err != nil {
+		return nil, err
+	}
 	pod := corev1ac.PodSpec().
 		WithEnableServiceLinks(false).
 		WithTerminationGracePeriodSeconds(terminationGraceSeconds).
@@ -134,7 +138,7 @@ func podSpec(spec servingv1alpha1.KalypsoTritonServerSpec, server string, st sto
 			WithRunAsGroup(tritonUID).
 			WithFSGroup(tritonUID).
 			WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))).
-		WithContainers(container(spec, st, args)).
+		WithContainers(c).
 		WithVolumes(volumes...)
 	if spec.ServiceAccountName != "" {
 		pod.WithServiceAccountName(spec.ServiceAccountName)
@@ -148,7 +152,7 @@ func podSpec(spec servingv1alpha1.KalypsoTritonServerSpec, server string, st sto
 	return pod, nil
 }
 
-func container(spec servingv1alpha1.KalypsoTritonServerSpec, st storage, args []string) *corev1ac.ContainerApplyConfiguration {
+func container(spec servingv1alpha1.KalypsoTritonServerSpec, st storage, args []string) (*corev1ac.ContainerApplyConfiguration, error) {
 	net := spec.Networking
 	mounts := make([]*corev1ac.VolumeMountApplyConfiguration, 0, 2+len(st.mounts))
 	mounts = append(mounts,
@@ -180,10 +184,17 @@ func container(spec servingv1alpha1.KalypsoTritonServerSpec, st storage, args []
 	if len(st.env) > 0 {
 		c.WithEnv(st.env...)
 	}
+	for i := range spec.Env {
+		e, err := apply.Convert[corev1ac.EnvVarApplyConfiguration](spec.Env[i])
+		if err != nil {
+			return nil, fmt.Errorf("render env %s: %w", spec.Env[i].Name, err)
+		}
+		c.WithEnv(e)
+	}
 	if res := resources(spec); res != nil {
 		c.WithResources(res)
 	}
-	return c
+	return c, nil
 }
 
 func httpProbe(path string, port, period, failures int32) *corev1ac.ProbeApplyConfiguration {

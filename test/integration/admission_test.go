@@ -137,7 +137,9 @@ var _ = Describe("Admission", Ordered, ContinueOnFailure, func() {
 	})
 
 	It("accepts every valid fixture", func() {
-		for _, o := range []*unstructured.Unstructured{validServer(), validApplication(), validProject()} {
+		withEnv := with(validServer(), "spec.env", yamlValue(`[{name: LD_PRELOAD, value: /usr/lib/libtcmalloc.so.4},
+  {name: HF_TOKEN, valueFrom: {secretKeyRef: {name: hf, key: token}}}, {name: HTTPS_PROXY, valueFrom: {configMapKeyRef: {name: proxy, key: url}}}]`))
+		for _, o := range []*unstructured.Unstructured{validServer(), withEnv, validApplication(), validProject()} {
 			Expect(k8sClient.Create(ctx, o, client.DryRunAll)).To(Succeed(), o.GetKind())
 		}
 	})
@@ -240,6 +242,10 @@ var _ = Describe("Admission", Ordered, ContinueOnFailure, func() {
 			with(validProject(), "spec.environments", yamlValue(`[{name: dev, access: {editors: [{kind: Group, name: "system:authenticated"}]}}]`)), "must not name everyone"),
 		Entry("a project granting a role to every service account of the cluster",
 			with(validProject(), "spec.environments", yamlValue(`[{name: dev, access: {viewers: [{kind: Group, name: "system:serviceaccounts"}]}}]`)), "must not name everyone"),
+		Entry("a server setting a storage credential through env",
+			with(validServer(), "spec.env", yamlValue(`[{name: AWS_ACCESS_KEY_ID, value: x}]`)), "env must not set the storage variables"),
+		Entry("a server setting one env name twice",
+			with(validServer(), "spec.env", yamlValue(`[{name: HF_HOME, value: /a}, {name: HF_HOME, value: /b}]`)), "spec.env[1]"),
 		Entry("a project whose quota key carries a requests. prefix",
 			with(validProject(), "spec.environments", yamlValue(`[{name: dev, resourceQuota: {limits: {requests.nvidia.com/gpu: "1"}}}]`)), "without a limits. or requests. prefix"),
 		Entry("a project with an unknown Pod Security level",
