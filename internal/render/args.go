@@ -352,7 +352,9 @@ func intervalMillis(s string) (int64, error) {
 
 func backendArgs(tc servingv1alpha1.TritonConfig) []string {
 	var out []string
-	if usesPythonBackend(tc.BackendType) {
+	// Python pre/post-processing models sit beside onnx and TensorRT ones:
+	// settings a spec gives apply whatever the main backend.
+	if usesPythonBackend(tc.BackendType) || tc.PythonBackend != nil {
 		size := DefaultShmDefaultByteSize
 		var extra []string
 		if pb := tc.PythonBackend; pb != nil {

@@ -211,3 +211,34 @@ func TestImage(t *testing.T) {
 		})
 	}
 }
+
+// Python settings a spec gives apply whatever the main backend (python
+// pre/post-processing models beside onnx ones); without them a non-python
+// backend gets none.
+func TestArgsPythonSettingsWhateverTheBackend(t *testing.T) {
+	onnx := func(s *servingv1alpha1.KalypsoTritonServerSpec) {
+		s.TritonConfig.BackendType = servingv1alpha1.BackendType("onnxruntime")
+	}
+	withPython := func(s *servingv1alpha1.KalypsoTritonServerSpec) {
+		size := int64(1 << 20)
+		s.TritonConfig.PythonBackend = &servingv1alpha1.PythonBackend{ShmDefaultByteSize: &size, ExtraArgs: []string{"shm-growth-byte-size=1048576"}}
+	}
+	args, err := Args(spec(onnx, withPython), "srv", "s3://bucket/models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--backend-config=python,shm-default-byte-size=1048576", "--backend-config=python,shm-growth-byte-size=1048576"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("onnxruntime with python settings: %s missing from %v", want, args)
+		}
+	}
+	plain, err := Args(spec(onnx), "srv", "s3://bucket/models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range plain {
+		if strings.HasPrefix(a, "--backend-config=python,") {
+			t.Errorf("onnxruntime without python settings got %s", a)
+		}
+	}
+}
