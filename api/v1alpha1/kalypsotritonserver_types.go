@@ -292,6 +292,18 @@ type Probes struct {
 	// +kubebuilder:validation:Minimum=10
 	// +kubebuilder:validation:Maximum=86400
 	StartupTimeoutSeconds *int32 `json:"startupTimeoutSeconds,omitempty"`
+	// PeriodSeconds between startup and readiness checks (default 10); the
+	// liveness check runs every 15 seconds, or this period when longer.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=300
+	PeriodSeconds *int32 `json:"periodSeconds,omitempty"`
+	// TimeoutSeconds of each check (default 5): raise it when Triton answers
+	// health checks slowly under load.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=120
+	TimeoutSeconds *int32 `json:"timeoutSeconds,omitempty"`
 }
 
 // PodDisruptionBudget configures the PDB created when replicas > 1.

@@ -11,6 +11,7 @@ import (
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/apply"
@@ -25,6 +26,8 @@ const (
 	// DefaultStartupTimeoutSeconds bounds model loading before a restart.
 	DefaultStartupTimeoutSeconds int32 = 1800
 	probePeriodSeconds           int32 = 10
+	probeTimeoutSeconds          int32 = 5
+	livenessPeriodSeconds        int32 = 15
 	// progressSlackSeconds is added to the startup budget for the
 	// Deployment's progress deadline, so a slow model load is not reported
 	// as a stuck rollout.
@@ -160,7 +163,8 @@ func container(spec servingv1alpha1.KalypsoTritonServerSpec, st storage, args []
 		corev1ac.VolumeMount().WithName("tmp").WithMountPath("/tmp"),
 	)
 	mounts = append(mounts, st.mounts...)
-	startupFailures := (startupTimeout(spec) + probePeriodSeconds - 1) / probePeriodSeconds
+	period, timeout, livenessPeriod := probeTiming(spec)
+	startupFailures := (startupTimeout(spec) + period - 1) / period
 
 	c := corev1ac.Container().
 		WithName(ContainerName).
@@ -173,9 +177,9 @@ func container(spec servingv1alpha1.KalypsoTritonServerSpec, st storage, args []
 			corev1ac.ContainerPort().WithName("grpc").WithContainerPort(net.GRPCPort).WithProtocol(corev1.ProtocolTCP),
 			corev1ac.ContainerPort().WithName("metrics").WithContainerPort(net.MetricsPort).WithProtocol(corev1.ProtocolTCP),
 		).
-		WithStartupProbe(httpProbe("/v2/health/ready", net.HTTPPort, probePeriodSeconds, startupFailures)).
-		WithReadinessProbe(httpProbe("/v2/health/ready", net.HTTPPort, probePeriodSeconds, 3)).
-		WithLivenessProbe(httpProbe("/v2/health/live", net.HTTPPort, 15, 3)).
+		WithStartupProbe(httpProbe("/v2/health/ready", net.HTTPPort, period, timeout, startupFailures)).
+		WithReadinessProbe(httpProbe("/v2/health/ready", net.HTTPPort, period, timeout, 3)).
+		WithLivenessProbe(httpProbe("/v2/health/live", net.HTTPPort, livenessPeriod, timeout, 3)).
 		WithVolumeMounts(mounts...).
 		WithSecurityContext(corev1ac.SecurityContext().
 			WithAllowPrivilegeEscalation(false).
@@ -197,12 +201,24 @@ func container(spec servingv1alpha1.KalypsoTritonServerSpec, st storage, args []
 	return c, nil
 }
 
-func httpProbe(path string, port, period, failures int32) *corev1ac.ProbeApplyConfiguration {
+func httpProbe(path string, port, period, timeout, failures int32) *corev1ac.ProbeApplyConfiguration {
 	return corev1ac.Probe().
 		WithHTTPGet(corev1ac.HTTPGetAction().WithPath(path).WithPort(intstr.FromInt32(port))).
 		WithPeriodSeconds(period).
-		WithTimeoutSeconds(5).
+		WithTimeoutSeconds(timeout).
 		WithFailureThreshold(failures)
+}
+
+// probeTiming returns the period of the startup and readiness checks, the
+// timeout of every check and the liveness period (15 s, or the period when
+// longer), from the spec or the defaults.
+func probeTiming(spec servingv1alpha1.KalypsoTritonServerSpec) (period, timeout, liveness int32) {
+	period, timeout = probePeriodSeconds, probeTimeoutSeconds
+	if p := spec.Probes; p != nil {
+		period = ptr.Deref(p.PeriodSeconds, period)
+		timeout = ptr.Deref(p.TimeoutSeconds, timeout)
+	}
+	return period, timeout, max(period, livenessPeriodSeconds)
 }
 
 // resources merges the user's CPU/memory with GPUs, which are always equal

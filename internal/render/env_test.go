@@ -39,3 +39,39 @@ func TestDeploymentEnvPassThrough(t *testing.T) {
 		t.Fatalf("valueFrom not passed through: %+v", hf.ValueFrom)
 	}
 }
+
+// Probe period and timeout come from the spec; the startup budget is kept
+// whatever the period, and liveness never runs more often than every 15 s.
+func TestDeploymentProbeTiming(t *testing.T) {
+	s := spec()
+	budget, period, timeout := int32(600), int32(30), int32(20)
+	s.Probes = &servingv1alpha1.Probes{StartupTimeoutSeconds: &budget, PeriodSeconds: &period, TimeoutSeconds: &timeout}
+	srv := &servingv1alpha1.KalypsoTritonServer{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns", UID: "u"}, Spec: s}
+	dep, err := Deployment(Input{Server: srv, Application: &servingv1alpha1.KalypsoApplication{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dep.Spec.Template.Spec.Containers[0]
+	for name, p := range map[string]int32{"startup": *c.StartupProbe.PeriodSeconds, "readiness": *c.ReadinessProbe.PeriodSeconds,
+		"liveness": *c.LivenessProbe.PeriodSeconds} {
+		if p != period {
+			t.Errorf("%s period %d, want %d", name, p, period)
+		}
+	}
+	if *c.StartupProbe.TimeoutSeconds != timeout || *c.LivenessProbe.TimeoutSeconds != timeout {
+		t.Errorf("timeouts %d/%d, want %d", *c.StartupProbe.TimeoutSeconds, *c.LivenessProbe.TimeoutSeconds, timeout)
+	}
+	if got := *c.StartupProbe.FailureThreshold * *c.StartupProbe.PeriodSeconds; got < budget || got >= budget+period {
+		t.Errorf("startup budget %d s, want %d", got, budget)
+	}
+	short := int32(2)
+	s.Probes = &servingv1alpha1.Probes{PeriodSeconds: &short}
+	srv.Spec = s
+	dep, err = Deployment(Input{Server: srv, Application: &servingv1alpha1.KalypsoApplication{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := *dep.Spec.Template.Spec.Containers[0].LivenessProbe.PeriodSeconds; l != 15 {
+		t.Errorf("liveness period %d with a 2 s period, want 15", l)
+	}
+}
