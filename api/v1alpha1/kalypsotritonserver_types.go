@@ -114,6 +114,15 @@ type KalypsoTritonServerSpec struct {
 	// +optional
 	Probes *Probes `json:"probes,omitempty"`
 
+	// ModelCacheSize bounds the local copy Triton makes of a cloud model
+	// repository (s3://, gs://, as://): a volume of this size holds it, and
+	// the container requests and is limited to this much ephemeral storage
+	// plus 1Gi for /tmp, so the scheduler places the pod where the copy fits
+	// and the environment's quota counts it. Default 20Gi; unused for pvc://.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).compareTo(quantity('64Mi')) >= 0",message="modelCacheSize must be at least 64Mi"
+	ModelCacheSize *resource.Quantity `json:"modelCacheSize,omitempty"`
+
 	// Env adds environment variables to the tritonserver container: values,
 	// or valueFrom a Secret or ConfigMap of the server's namespace (for
 	// example HF_TOKEN for vLLM, LD_PRELOAD of tcmalloc, proxies, CA bundle

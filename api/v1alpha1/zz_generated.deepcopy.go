@@ -468,6 +468,11 @@ func (in *KalypsoTritonServerSpec) DeepCopyInto(out *KalypsoTritonServerSpec) {
 		*out = new(Probes)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.ModelCacheSize != nil {
+		in, out := &in.ModelCacheSize, &out.ModelCacheSize
+		x := (*in).DeepCopy()
+		*out = &x
+	}
 	if in.Env != nil {
 		in, out := &in.Env, &out.Env
 		*out = make([]corev1.EnvVar, len(*in))

@@ -58,6 +58,7 @@ func Deployment(in Input) (*appsv1ac.DeploymentApplyConfiguration, error) {
 	if err != nil {
 		return nil, err
 	}
+	st = withModelCache(st, spec)
 	args, err := Args(spec, srv.Name, st.repository)
 	if err != nil {
 		return nil, err
@@ -236,6 +237,22 @@ func resources(spec servingv1alpha1.KalypsoTritonServerSpec) *corev1ac.ResourceR
 		q := *resource.NewQuantity(int64(n), resource.DecimalSI)
 		limits[corev1.ResourceName(spec.GPUResourceName)] = q
 		requests[corev1.ResourceName(spec.GPUResourceName)] = q
+	}
+	if size, ok := ephemeralStorage(spec); ok {
+		// The copy of a cloud repository, counted where the scheduler and
+		// the quota see it; a size the spec's resources give wins.
+		if limits == nil {
+			limits = corev1.ResourceList{}
+		}
+		if requests == nil {
+			requests = corev1.ResourceList{}
+		}
+		_, hasLimit := limits[corev1.ResourceEphemeralStorage]
+		_, hasRequest := requests[corev1.ResourceEphemeralStorage]
+		if !hasLimit && !hasRequest {
+			limits[corev1.ResourceEphemeralStorage] = size
+			requests[corev1.ResourceEphemeralStorage] = size
+		}
 	}
 	if len(limits) == 0 && len(requests) == 0 {
 		return nil

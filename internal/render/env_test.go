@@ -1,12 +1,16 @@
 package render
 
 import (
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/apply"
 )
 
 // The spec's env follows the storage variables, in order, with valueFrom
@@ -73,5 +77,74 @@ func TestDeploymentProbeTiming(t *testing.T) {
 	}
 	if l := *dep.Spec.Template.Spec.Containers[0].LivenessProbe.PeriodSeconds; l != 15 {
 		t.Errorf("liveness period %d with a 2 s period, want 15", l)
+	}
+}
+
+// A cloud repository is copied into a sized volume that Triton is told
+// about, and the container asks for the ephemeral storage it takes; a
+// repository read in place gets none, and the spec's own ephemeral-storage
+// resources win.
+func TestDeploymentModelCache(t *testing.T) {
+	render := func(s servingv1alpha1.KalypsoTritonServerSpec) *corev1.PodSpec {
+		t.Helper()
+		srv := &servingv1alpha1.KalypsoTritonServer{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns", UID: "u"}, Spec: s}
+		dep, err := Deployment(Input{Server: srv, Application: &servingv1alpha1.KalypsoApplication{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := apply.ToUnstructured(dep.Spec.Template.Spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pod corev1.PodSpec
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &pod); err != nil {
+			t.Fatal(err)
+		}
+		return &pod
+	}
+	cacheOf := func(pod *corev1.PodSpec) (size, request string, env string) {
+		for _, v := range pod.Volumes {
+			if v.Name == modelCacheVolume && v.EmptyDir != nil && v.EmptyDir.SizeLimit != nil {
+				size = v.EmptyDir.SizeLimit.String()
+			}
+		}
+		c := pod.Containers[0]
+		if q, ok := c.Resources.Requests[corev1.ResourceEphemeralStorage]; ok {
+			request = q.String()
+		}
+		for _, e := range c.Env {
+			if strings.HasSuffix(e.Name, "_MOUNT_DIRECTORY") {
+				env = e.Name + "=" + e.Value
+			}
+		}
+		return size, request, env
+	}
+	for _, tc := range []struct {
+		uri, size, wantSize, wantRequest, wantEnv string
+	}{
+		{"s3://bucket/models", "", "20Gi", "21Gi", "TRITON_AWS_MOUNT_DIRECTORY=/model-cache"},
+		{"gs://bucket/models", "100Gi", "100Gi", "101Gi", "TRITON_GCS_MOUNT_DIRECTORY=/model-cache"},
+		{"as://account/container/models", "", "20Gi", "21Gi", "TRITON_AZURE_MOUNT_DIRECTORY=/model-cache"},
+		{"pvc://claim/models", "100Gi", "", "", ""},
+	} {
+		s := spec()
+		s.StorageURI = tc.uri
+		if tc.size != "" {
+			q := resource.MustParse(tc.size)
+			s.ModelCacheSize = &q
+		}
+		size, request, env := cacheOf(render(s))
+		if size != tc.wantSize || request != tc.wantRequest || env != tc.wantEnv {
+			t.Errorf("%s: cache %q request %q env %q, want %q %q %q", tc.uri, size, request, env, tc.wantSize, tc.wantRequest, tc.wantEnv)
+		}
+	}
+	s := spec()
+	s.Resources.Limits = corev1.ResourceList{corev1.ResourceEphemeralStorage: resource.MustParse("300Gi")}
+	pod := render(s)
+	if l := pod.Containers[0].Resources.Limits[corev1.ResourceEphemeralStorage]; l.String() != "300Gi" {
+		t.Errorf("the spec's ephemeral-storage limit must win, got %s", l.String())
+	}
+	if _, set := pod.Containers[0].Resources.Requests[corev1.ResourceEphemeralStorage]; set {
+		t.Errorf("no request added beside the spec's own limit")
 	}
 }

@@ -242,6 +242,8 @@ var _ = Describe("Admission", Ordered, ContinueOnFailure, func() {
 			with(validProject(), "spec.environments", yamlValue(`[{name: dev, access: {editors: [{kind: Group, name: "system:authenticated"}]}}]`)), "must not name everyone"),
 		Entry("a project granting a role to every service account of the cluster",
 			with(validProject(), "spec.environments", yamlValue(`[{name: dev, access: {viewers: [{kind: Group, name: "system:serviceaccounts"}]}}]`)), "must not name everyone"),
+		Entry("a server with a model cache too small to hold a model",
+			with(validServer(), "spec.modelCacheSize", "1Mi"), "modelCacheSize must be at least 64Mi"),
 		Entry("a server setting a storage credential through env",
 			with(validServer(), "spec.env", yamlValue(`[{name: AWS_ACCESS_KEY_ID, value: x}]`)), "env must not set the storage variables"),
 		Entry("a server setting one env name twice",
