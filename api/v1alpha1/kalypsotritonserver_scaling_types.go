@@ -1,8 +1,12 @@
 package v1alpha1
 
-import corev1 "k8s.io/api/core/v1"
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
 
-// Where and how many: autoscaling and scheduling of a KalypsoTritonServer.
+// Where, how many and how healthy: autoscaling, scheduling, probes and the
+// disruption budget of a KalypsoTritonServer.
 
 // Autoscaling configures a HorizontalPodAutoscaler.
 // +kubebuilder:validation:XValidation:rule="self.minReplicas <= self.maxReplicas",message="autoscaling.minReplicas must not exceed maxReplicas"
@@ -61,4 +65,34 @@ type Scheduling struct {
 	// PriorityClassName of the pods.
 	// +optional
 	PriorityClassName string `json:"priorityClassName,omitempty"`
+}
+
+// Probes tunes tritonserver's health checks.
+type Probes struct {
+	// StartupTimeoutSeconds is how long models may take to load before the
+	// pod is restarted (default 1800).
+	// +optional
+	// +kubebuilder:validation:Minimum=10
+	// +kubebuilder:validation:Maximum=86400
+	StartupTimeoutSeconds *int32 `json:"startupTimeoutSeconds,omitempty"`
+	// PeriodSeconds between startup and readiness checks (default 10); the
+	// liveness check runs every 15 seconds, or this period when longer.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=300
+	PeriodSeconds *int32 `json:"periodSeconds,omitempty"`
+	// TimeoutSeconds of each check (default 5): raise it when Triton answers
+	// health checks slowly under load.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=120
+	TimeoutSeconds *int32 `json:"timeoutSeconds,omitempty"`
+}
+
+// PodDisruptionBudget configures the PDB created when replicas > 1.
+type PodDisruptionBudget struct {
+	// MaxUnavailable pods during voluntary disruptions (default 1).
+	// +optional
+	// +kubebuilder:validation:XIntOrString
+	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
 }

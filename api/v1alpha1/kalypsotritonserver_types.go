@@ -4,7 +4,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // BackendType is the Triton backend the server's models use. It selects the
@@ -291,36 +290,6 @@ type Networking struct {
 	// +kubebuilder:validation:Minimum=1024
 	// +kubebuilder:validation:Maximum=65535
 	MetricsPort int32 `json:"metricsPort,omitempty"`
-}
-
-// Probes tunes tritonserver's health checks.
-type Probes struct {
-	// StartupTimeoutSeconds is how long models may take to load before the
-	// pod is restarted (default 1800).
-	// +optional
-	// +kubebuilder:validation:Minimum=10
-	// +kubebuilder:validation:Maximum=86400
-	StartupTimeoutSeconds *int32 `json:"startupTimeoutSeconds,omitempty"`
-	// PeriodSeconds between startup and readiness checks (default 10); the
-	// liveness check runs every 15 seconds, or this period when longer.
-	// +optional
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=300
-	PeriodSeconds *int32 `json:"periodSeconds,omitempty"`
-	// TimeoutSeconds of each check (default 5): raise it when Triton answers
-	// health checks slowly under load.
-	// +optional
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=120
-	TimeoutSeconds *int32 `json:"timeoutSeconds,omitempty"`
-}
-
-// PodDisruptionBudget configures the PDB created when replicas > 1.
-type PodDisruptionBudget struct {
-	// MaxUnavailable pods during voluntary disruptions (default 1).
-	// +optional
-	// +kubebuilder:validation:XIntOrString
-	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
 }
 
 // Endpoints are the server's in-cluster addresses.
