@@ -280,6 +280,8 @@ var _ = Describe("KalypsoProject", func() {
 	It("never takes over a governed object someone else created in an environment namespace", func() {
 		p := newProject(func(p *servingv1alpha1.KalypsoProject) { p.Spec.Environments[0].ResourceQuota = nil })
 		Eventually(getProject(p.Name)).Should(HaveField("Status.Phase", servingv1alpha1.PhaseReady))
+		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, types.NamespacedName{Namespace: p.Name + "-dev", Name: "kalypso-admins"},
+			&rbacv1.RoleBinding{}))).To(BeTrue())
 		// A quota under the operator's name, unlabelled: the operator's cache never holds it.
 		foreign := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: p.Name + "-dev", Name: render.QuotaName},
 			Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("3")}}}
@@ -288,6 +290,7 @@ var _ = Describe("KalypsoProject", func() {
 			cur := getProject(p.Name)(g)
 			cur.Spec.Environments[0].ResourceQuota = &servingv1alpha1.ResourceQuota{
 				Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")}}
+			cur.Spec.Environments[0].Access = &servingv1alpha1.Access{Admins: []rbacv1.Subject{{Kind: "Group", Name: "leads"}}}
 			g.Expect(k8sClient.Update(ctx, cur)).To(Succeed())
 		}).Should(Succeed())
 		Eventually(getProject(p.Name)).Should(And(
@@ -299,6 +302,9 @@ var _ = Describe("KalypsoProject", func() {
 			var q corev1.ResourceQuota
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(foreign), &q)).To(Succeed())
 			g.Expect(q.ResourceVersion).To(Equal(foreign.ResourceVersion))
+			// Someone else's quota under the name is no quota: write access is held back.
+			g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, types.NamespacedName{Namespace: p.Name + "-dev", Name: "kalypso-admins"},
+				&rbacv1.RoleBinding{}))).To(BeTrue())
 		}, 2*time.Second).Should(Succeed())
 	})
 

@@ -152,15 +152,18 @@ func (r *Reconciler) applyEnvChildren(ctx context.Context, owner apply.Owner, ch
 		}
 		res, err := r.engine().Reconcile(ctx, owner, child, nil)
 		var conflict *apply.ConflictError
+		isConflict := errors.As(err, &conflict)
 		switch {
-		case errors.As(err, &conflict):
+		case isConflict:
 			conflicts++
 			failures = append(failures, conflict.Error())
 		case err != nil:
 			errs = append(errs, err)
 			failures = append(failures, err.Error())
 		}
-		if err != nil && res.Live == nil && child.Object != nil &&
+		// Isolation holds when the wanted quota and NetworkPolicy exist and
+		// are the project's (someone else's under their name does not count).
+		if err != nil && (res.Live == nil || isConflict) && child.Object != nil &&
 			(child.GVK == render.QuotaGVK || child.GVK == render.NetworkPolicyGVK) {
 			isolated = false
 		}
