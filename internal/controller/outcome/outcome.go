@@ -86,10 +86,7 @@ func Finish[T Object](ctx context.Context, f Finisher, before, obj T, status fun
 		obj.SetObservedGeneration(obj.GetGeneration())
 	}
 	obj.SetPhase(conditions.Phase(*obj.StatusConditions(), !obj.GetDeletionTimestamp().IsZero()))
-	if !f.namespaceTerminating(ctx, obj) {
-		// The API server refuses new Events in a terminating namespace.
-		f.recordTransition(before, obj)
-	}
+	f.recordTransition(ctx, before, obj)
 	if werr := statuspatch.IfChanged(ctx, f.Client, before, obj, status); werr != nil {
 		return ctrl.Result{}, errors.Join(err, werr)
 	}
@@ -114,17 +111,20 @@ func (f Finisher) namespaceTerminating(ctx context.Context, obj Object) bool {
 
 // recordTransition records an Event when obj enters Stalled (or its reason
 // changes) and when it leaves Stalled for Ready.
-func (f Finisher) recordTransition(before, obj Object) {
+func (f Finisher) recordTransition(ctx context.Context, before, obj Object) {
 	if f.Recorder == nil {
 		return
 	}
+	// The API server refuses new Events in a terminating namespace; the
+	// (cached) look-up is made only when there is an Event to record.
+	terminating := func() bool { return f.namespaceTerminating(ctx, obj) }
 	was := meta.FindStatusCondition(*before.StatusConditions(), servingv1alpha1.ConditionStalled)
 	now := meta.FindStatusCondition(*obj.StatusConditions(), servingv1alpha1.ConditionStalled)
 	wasStalled := was != nil && was.Status == metav1.ConditionTrue
 	switch {
-	case now != nil && now.Status == metav1.ConditionTrue && (!wasStalled || was.Reason != now.Reason):
+	case now != nil && now.Status == metav1.ConditionTrue && (!wasStalled || was.Reason != now.Reason) && !terminating():
 		f.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, now.Reason, "Stalled", "%s", now.Message)
-	case wasStalled && meta.IsStatusConditionTrue(*obj.StatusConditions(), servingv1alpha1.ConditionReady):
+	case wasStalled && meta.IsStatusConditionTrue(*obj.StatusConditions(), servingv1alpha1.ConditionReady) && !terminating():
 		f.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, servingv1alpha1.EventReasonRecovered, "Reconcile",
 			"ready again after %s", was.Reason)
 	}
