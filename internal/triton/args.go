@@ -8,44 +8,26 @@ import (
 )
 
 // CheckParameter validates one extra parameter a user asked for, given as a
-// name without leading dashes and a value. It fails for an unknown,
-// managed or deprecated option, and for a value of the wrong type. A Flag
-// option takes an empty value.
+// name without leading dashes and a value, against the newest release (see
+// CheckParameterFor for another one). It fails for an unknown, managed or
+// deprecated option, and for a value of the wrong type. A Flag option takes
+// an empty value.
 func CheckParameter(name, value string) error {
-	if strings.HasPrefix(name, "-") {
-		return fmt.Errorf("option %q: %w: give the name without leading dashes", name, ErrMalformed)
-	}
-	s, ok := byName[name]
-	switch {
-	case !ok:
-		return unknownOption(name)
-	case s.Managed:
-		return fmt.Errorf("option %q: %w; set it through the resource spec instead", name, ErrManaged)
-	case s.Deprecated:
-		return fmt.Errorf("option %q: %w; use %q instead", name, ErrDeprecated, s.useOpt)
-	}
-	return checkValue(s, value)
+	return CheckParameterFor(Newest(), name, value)
 }
 
 // CheckArgs validates a complete tritonserver command line, without the
-// binary name. Every argument must be --name=value, except Flag options,
-// which are a bare --name. It returns the errors.Join of every violation,
-// or nil.
+// binary name, against the newest release (see CheckArgsFor for another
+// one). Every argument must be --name=value, except Flag options, which are
+// a bare --name. It returns the errors.Join of every violation, or nil.
 func CheckArgs(args []string) error {
-	st := newArgState()
-	var errs []error
-	for _, arg := range args {
-		if err := st.add(arg); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	errs = append(errs, st.finish()...)
-	return errors.Join(errs...)
+	return CheckArgsFor(Newest(), args)
 }
 
 // argState collects what the cross-option rules need while CheckArgs walks
 // the arguments.
 type argState struct {
+	rel        Release                    // the release whose grammar applies
 	count      map[string]int             // occurrences of each option
 	last       map[string]string          // last valid value; Triton keeps the last of a single-valued option
 	loadModels []string                   // valid --load-model values, in order
@@ -53,8 +35,9 @@ type argState struct {
 	restricted map[string]map[string]bool // categories seen, by option
 }
 
-func newArgState() *argState {
+func newArgState(r Release) *argState {
 	return &argState{
+		rel:        r,
 		count:      map[string]int{},
 		last:       map[string]string{},
 		traces:     map[string]bool{},
@@ -64,7 +47,7 @@ func newArgState() *argState {
 
 // add checks one argument on its own and records it.
 func (st *argState) add(arg string) error {
-	s, value, err := splitArg(arg)
+	s, value, err := splitArg(st.rel, arg)
 	if err != nil {
 		return err
 	}
@@ -73,7 +56,7 @@ func (st *argState) add(arg string) error {
 	if st.count[s.Name] == 2 && !s.Repeatable {
 		errs = append(errs, fmt.Errorf("option %q: %w; only the last one would take effect", s.Name, ErrRepeated))
 	}
-	if err := checkValue(s, value); err != nil {
+	if err := checkValueFor(st.rel, s, value); err != nil {
 		return errors.Join(append(errs, err)...)
 	}
 	st.last[s.Name] = value
@@ -81,8 +64,8 @@ func (st *argState) add(arg string) error {
 	return errors.Join(errs...)
 }
 
-// splitArg splits "--name=value" and finds the option.
-func splitArg(arg string) (spec, string, error) {
+// splitArg splits "--name=value" and finds the option as release r parses it.
+func splitArg(r Release, arg string) (spec, string, error) {
 	body, ok := strings.CutPrefix(arg, "--")
 	if !ok {
 		return spec{}, "", fmt.Errorf("argument %q: %w: it does not start with --", arg, ErrMalformed)
@@ -91,10 +74,10 @@ func splitArg(arg string) (spec, string, error) {
 	if name == "" {
 		return spec{}, "", fmt.Errorf("argument %q: %w: no option name", arg, ErrMalformed)
 	}
-	s, ok := byName[name]
+	s, err := lookupFor(r, name)
 	switch {
-	case !ok:
-		return spec{}, "", unknownOption(name)
+	case err != nil:
+		return spec{}, "", err
 	case s.Type == Flag && hasValue:
 		return spec{}, "", invalidValue(name, value, fmt.Errorf("--%s takes no value; pass it alone", name))
 	case s.Type != Flag && !hasValue:

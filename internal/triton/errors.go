@@ -18,7 +18,21 @@ var (
 	ErrRepeated     = errors.New("option given more than once")
 	ErrConflict     = errors.New("conflicting options")
 	ErrMissing      = errors.New("required option missing")
+	// ErrUnsupported: the option or setting exists in some Triton release,
+	// but not in the one asked about, or that release is not in the table.
+	ErrUnsupported = errors.New("not accepted by this Triton release")
 )
+
+// unsupportedError carries its own message and wraps ErrUnsupported, so the
+// text reads "option ...: not accepted by Triton 2.53.0 (NGC 24.12): ...".
+type unsupportedError struct{ msg string }
+
+func (e *unsupportedError) Error() string { return e.msg }
+func (e *unsupportedError) Unwrap() error { return ErrUnsupported }
+
+func unsupported(format string, args ...any) error {
+	return &unsupportedError{msg: fmt.Sprintf(format, args...)}
+}
 
 func invalidValue(name, value string, why error) error {
 	return fmt.Errorf("option %q: %w %q: %w", name, ErrInvalidValue, value, why)

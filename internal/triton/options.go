@@ -1,15 +1,23 @@
 // Source of the option table
 //
-// The table in this file was written by hand from Triton Inference Server's
-// own parser: src/command_line_parser.cc (with src/command_line_parser.h) in
-// github.com/triton-inference-server/server at commit
-// 5fd6bc48bb056527d66662d6e1688e8a3af1926e, a main-branch snapshot from 2025
-// (copyright 2022-2025; it already has --grpc-max-response-pool-size,
-// --grpc-infer-thread-count, --model-config-name and --enable-peer-access).
-// The exact release tag of that commit could not be confirmed. The
-// OpenTelemetry trace settings were taken from src/tracer.cc and the
-// restricted API category names from src/restricted_features.h of the same
-// repository. Descriptions are our own words.
+// The table in this file covers every Triton release from 2.30.0 (NGC
+// 23.01) to the newest tag in releases_table.go. Which releases accept an
+// option is not written here: hack/tritongrammar reads, at every release
+// tag of github.com/triton-inference-server/server, the long options
+// declared in src/command_line_parser.cc (src/main.cc before 2.32.0), the
+// NGC release from build.py and the tag's commit, and generates
+// releases_table.go; it also reports any option a parser declares that
+// this table lacks. Regenerate with
+//
+//	go run ./hack/tritongrammar -repo <mirror of triton-inference-server/server> -o internal/triton/releases_table.go
+//
+// Types, bounds and enum values below are those of the newest release, read
+// from the same parser (how each option's value is parsed); the few value
+// rules that older releases parse differently are listed in releases.go,
+// found by diffing the parser (and src/tracer.cc for the OpenTelemetry
+// settings) between consecutive tags. The restricted API categories come
+// from src/restricted_features.h, unchanged since 2.40.0, and are the ones
+// the GRPC server looked up before that. Descriptions are our own words.
 //
 // SageMaker and Vertex AI options exist only in builds with those endpoints
 // enabled; they are listed because the stock NGC images carry them.
@@ -196,6 +204,8 @@ var specs = []spec{
 	opt("http-header-forward-pattern", String, "Regular expression of HTTP headers passed on as request parameters."),
 	opt("http-thread-count", Int, "Threads serving HTTP requests."),
 	opt("http-restricted-api", Restriction, "Require a header for some HTTP API categories; repeatable.").many(),
+	// Parsed as a 64-bit integer that must be positive.
+	opt("http-max-input-size", Uint, "Largest HTTP request input Triton accepts, in bytes.").within(1, math.MaxInt64),
 
 	// GRPC endpoint.
 	opt("allow-grpc", Bool, "Serve the GRPC endpoint.").managed(),
@@ -271,6 +281,9 @@ var specs = []spec{
 	opt("buffer-manager-thread-count", Int, "Threads that copy tensor data."),
 	opt("host-policy", HostPolicySetting, "A setting of a named host policy; repeatable.").many(),
 	opt("model-load-gpu-limit", DeviceFraction, "Refuse model loads above this fraction of one GPU's memory; repeatable.").many(),
+
+	// Shared memory.
+	opt("allow-client-shm", Bool, "Let clients register shared memory regions for inference inputs and outputs."),
 
 	// Backends and repository agents.
 	opt("backend-directory", String, "Directory searched for backends."),
