@@ -54,6 +54,7 @@ type Source struct {
 	// GitRepository URL.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[A-Za-z][A-Za-z0-9+.-]*://[^/]*@')",message="source.gitRepository must not embed credentials (user:token@host); use the build system's own secret"
 	GitRepository string `json:"gitRepository,omitempty"`
 	// Branch in the repository.
 	// +optional
@@ -66,6 +67,8 @@ type Source struct {
 }
 
 // Storage configures access to the object store holding the model repository.
+// +kubebuilder:validation:XValidation:rule="!has(self.endpoint) || !has(self.type) || self.type == 's3'",message="storage.endpoint is an S3-compatible endpoint; Triton ignores it for gcs and azure"
+// +kubebuilder:validation:XValidation:rule="!has(self.region) || !has(self.type) || self.type == 's3'",message="storage.region is an S3 setting; Triton ignores it for gcs and azure"
 type Storage struct {
 	// Type of store. When empty it is inferred from the servers' storageUri
 	// schemes (s3://, gs://, as://).
@@ -90,7 +93,7 @@ type Storage struct {
 	// http://host:port or https://host:port. The scheme sets TLS on or off.
 	// +optional
 	// +kubebuilder:validation:MaxLength=255
-	// +kubebuilder:validation:XValidation:rule="self.matches('^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$')",message="storage.endpoint must be http(s)://host[:port] with no path"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^https?://[A-Za-z0-9.-]+(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?/?$')",message="storage.endpoint must be http(s)://host[:port] with a port up to 65535, no path and no credentials"
 	Endpoint string `json:"endpoint,omitempty"`
 }
 
@@ -170,6 +173,7 @@ type KalypsoApplicationStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyServers`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="application name must be at most 63 characters (it is used as a label value)"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="application name must be a DNS label (lowercase letters, digits and -, no dots): it names routes and labels"
 type KalypsoApplication struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

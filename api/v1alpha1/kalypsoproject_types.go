@@ -238,6 +238,7 @@ type KalypsoProjectStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="!has(self.spec.environments) || self.spec.environments.all(e, self.spec.environments.exists_one(o, (has(o.__namespace__) ? o.__namespace__ : self.metadata.name + '-' + o.name) == (has(e.__namespace__) ? e.__namespace__ : self.metadata.name + '-' + e.name)))",message="two environments of the project would share a namespace (an environment without one gets <project>-<name>)"
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 40",message="project name must be at most 40 characters so that <project>-<environment> fits a namespace name"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="project name must be a DNS label (lowercase letters, digits and -, no dots): <project>-<environment> names a namespace"
 // +kubebuilder:validation:XValidation:rule="(self.metadata.name != 'kube' && !self.metadata.name.startsWith('kube-')) || !has(self.spec.environments) || self.spec.environments.all(e, has(e.__namespace__))",message="a project named kube or kube-* would place its environments in kube- system namespaces: give every environment a namespace, or rename the project"
 type KalypsoProject struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -36,7 +36,7 @@ type Tracing struct {
 	// http://otel-collector.monitoring:4318 (/v1/traces is appended when absent).
 	// +required
 	// +kubebuilder:validation:MaxLength=512
-	// +kubebuilder:validation:XValidation:rule="self.matches('^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/:@?=&+-]*)?$')",message="tracing.collectorEndpoint must be an http(s) OTLP/HTTP URL without commas"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^https?://[A-Za-z0-9.-]+(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/[A-Za-z0-9._~%/:@+-]*)?$')",message="tracing.collectorEndpoint must be an http(s) OTLP/HTTP URL with a port up to 65535, no query string and no commas"
 	CollectorEndpoint string `json:"collectorEndpoint"`
 
 	// SamplingRate: a ratio in (0, 1] whose inverse is a whole number
@@ -46,6 +46,7 @@ type Tracing struct {
 	// +kubebuilder:default="1"
 	// +kubebuilder:validation:MaxLength=16
 	// +kubebuilder:validation:Pattern=`^([1-9][0-9]{0,8}|0?\.[0-9]{1,8}|1\.0{1,8})$`
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^0?[.][0-9]{1,8}$') || (int(self.split('.')[1]) > 0 && [10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000][size(self.split('.')[1]) - 1] % int(self.split('.')[1]) == 0)",message="tracing.samplingRate: Triton samples one request in N, so a ratio must be 1/N (0.5, 0.25, 0.1, 0.01, ...), not 0 or 0.3"
 	SamplingRate string `json:"samplingRate,omitempty"`
 
 	// ServiceName reported as the service.name resource (default: the server's name).
@@ -75,6 +76,7 @@ type Metrics struct {
 	// as a duration such as 2s or 500ms.
 	// +optional
 	// +kubebuilder:validation:Pattern=`^[0-9]{1,6}(ms|s|m)$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1ms') && duration(self) <= duration('2147483647ms')",message="metrics.interval must be from 1ms to 2147483647ms (about 24 days), the range of Triton's --metrics-interval-ms"
 	Interval string `json:"interval,omitempty"`
 	// ServiceMonitor for the Prometheus Operator.
 	// +optional

@@ -45,12 +45,15 @@ type Autoscaling struct {
 type Scheduling struct {
 	// NodeSelector for the pods.
 	// +optional
-	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))",message="scheduling.nodeSelector keys must be label keys ([prefix/]name)"
+	NodeSelector map[string]LabelValue `json:"nodeSelector,omitempty"`
 	// Tolerations for the pods. When GPUs are requested a toleration for the
 	// nvidia.com/gpu taint is added unless one is given.
 	// +optional
 	// +listType=atomic
-	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+	// +kubebuilder:validation:MaxItems=32
+	Tolerations []Toleration `json:"tolerations,omitempty"`
 	// Affinity for the pods.
 	// +optional
 	Affinity *corev1.Affinity `json:"affinity,omitempty"`
@@ -58,12 +61,18 @@ type Scheduling struct {
 	// to the server's pods.
 	// +optional
 	// +listType=atomic
-	TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:XValidation:rule="self.all(c, self.exists_one(d, d.topologyKey == c.topologyKey && d.whenUnsatisfiable == c.whenUnsatisfiable))",message="scheduling.topologySpreadConstraints: a topologyKey and whenUnsatisfiable pair is given twice"
+	TopologySpreadConstraints []TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
 	// RuntimeClassName, e.g. nvidia.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	RuntimeClassName *string `json:"runtimeClassName,omitempty"`
 	// PriorityClassName of the pods.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	PriorityClassName string `json:"priorityClassName,omitempty"`
 }
 
@@ -94,5 +103,6 @@ type PodDisruptionBudget struct {
 	// MaxUnavailable pods during voluntary disruptions (default 1).
 	// +optional
 	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 : self.matches('^(100|[1-9]?[0-9])%$')",message="podDisruptionBudget.maxUnavailable must be a count of at least 0 or a percentage from 0% to 100%"
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
 }

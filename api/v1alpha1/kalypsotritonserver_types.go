@@ -34,7 +34,19 @@ const (
 
 // KalypsoTritonServerSpec defines one Triton Inference Server deployment.
 // +kubebuilder:validation:XValidation:rule="!has(self.gpus) || self.gpus == 0 || !has(self.resources) || ((!has(self.resources.limits) || !(self.gpuResourceName in self.resources.limits)) && (!has(self.resources.requests) || !(self.gpuResourceName in self.resources.requests)))",message="set GPUs with spec.gpus, not also in spec.resources"
-// +kubebuilder:validation:XValidation:rule="!has(self.autoscaling) || !has(self.replicas) || (self.replicas >= self.autoscaling.minReplicas && self.replicas <= self.autoscaling.maxReplicas)",message="spec.replicas must lie within autoscaling.minReplicas..maxReplicas"
+// +kubebuilder:validation:XValidation:rule="!has(self.observability) || !has(self.observability.metrics) || !has(self.observability.metrics.enabled) || self.observability.metrics.enabled || ((!has(self.observability.metrics.serviceMonitor) || !self.observability.metrics.serviceMonitor.enabled) && !has(self.observability.metrics.interval) && (!has(self.autoscaling) || !has(self.autoscaling.queueTimeTargetMicroseconds)))",message="observability.metrics.enabled is false, so metrics.serviceMonitor, metrics.interval and autoscaling.queueTimeTargetMicroseconds (which reads Triton's metrics) cannot be used"
+// +kubebuilder:validation:XValidation:rule="!has(self.autoscaling) || !has(self.autoscaling.targetCPUUtilizationPercentage) || (has(self.resources) && ((has(self.resources.requests) && 'cpu' in self.resources.requests) || (has(self.resources.limits) && 'cpu' in self.resources.limits)))",message="autoscaling.targetCPUUtilizationPercentage is a percentage of the CPU request: set resources.requests.cpu"
+// +kubebuilder:validation:XValidation:rule="!has(self.tritonConfig.parameters) || self.tritonConfig.parameters.all(p, !(p.name in ['sagemaker-port','vertex-ai-port']) || !p.value.matches('^[0-9]{1,5}$') || !(int(p.value) in [self.networking.httpPort, self.networking.grpcPort, self.networking.metricsPort]))",message="tritonConfig.parameters: sagemaker-port and vertex-ai-port must differ from networking.httpPort, grpcPort and metricsPort (Triton refuses two endpoints on one port)"
+// +kubebuilder:validation:XValidation:rule="!has(self.tritonConfig.parameters) || !self.tritonConfig.parameters.exists(p, p.name in ['allow-sagemaker','allow-vertex-ai'] && p.value.matches('^(?i)(true|on|1)$')) || self.tritonConfig.parameters.exists(p, p.name in ['sagemaker-port','vertex-ai-port']) || !(8080 in [self.networking.httpPort, self.networking.grpcPort, self.networking.metricsPort])",message="tritonConfig.parameters: SageMaker and Vertex AI listen on 8080 by default, which a networking port already uses; set sagemaker-port or vertex-ai-port"
+// +kubebuilder:validation:XValidation:rule="!has(self.tritonConfig.parameters) || !(self.tritonConfig.parameters.exists(p, p.name == 'allow-sagemaker' && p.value.matches('^(?i)(true|on|1)$')) && self.tritonConfig.parameters.exists(p, p.name == 'allow-vertex-ai' && p.value.matches('^(?i)(true|on|1)$')))",message="tritonConfig.parameters: enable SageMaker or Vertex AI, not both (they share a port and a request format)"
+// +kubebuilder:validation:XValidation:rule="!has(self.tritonConfig.parameters) || self.tritonConfig.parameters.all(p, p.name != 'sagemaker-safe-port-range' || !p.value.matches('^[0-9]{1,5}-[0-9]{1,5}$') || [self.networking.httpPort, self.networking.grpcPort, self.networking.metricsPort].all(x, x >= int(p.value.split('-')[0]) && x <= int(p.value.split('-')[1])))",message="tritonConfig.parameters: sagemaker-safe-port-range must include networking.httpPort, grpcPort and metricsPort, or Triton refuses to start"
+// +kubebuilder:validation:XValidation:rule="has(self.tritonConfig.tritonVersion) || ((!has(self.tritonConfig.image) || !self.tritonConfig.image.contains('@')) && (has(self.tritonConfig.tag) ? self.tritonConfig.tag.matches('^[0-9]{2}[.][0-9]{2}(-[A-Za-z0-9_.-]+)?$') : (!has(self.tritonConfig.image) || !self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1).contains(':') || self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1).split(':')[1].matches('^[0-9]{2}[.][0-9]{2}(-[A-Za-z0-9_.-]+)?$'))))",message="tritonConfig: an image given by digest, or whose tag is not a Triton release (YY.MM or YY.MM-<variant>), needs tritonConfig.tritonVersion: the Triton version the image runs, such as 2.53.0"
+// +kubebuilder:validation:XValidation:rule="(has(self.tritonConfig.tritonVersion) ? {'2.30.0': '23.01', '2.31.0': '23.02', '2.32.0': '23.03', '2.33.0': '23.04', '2.34.0': '23.05', '2.35.0': '23.06', '2.36.0': '23.07', '2.37.0': '23.08', '2.38.0': '23.09', '2.39.0': '23.10', '2.40.0': '23.11', '2.41.0': '23.12', '2.42.0': '24.01', '2.43.0': '24.02', '2.44.0': '24.03', '2.45.0': '24.04', '2.46.0': '24.05', '2.47.0': '24.06', '2.48.0': '24.07', '2.49.0': '24.08', '2.50.0': '24.09', '2.51.0': '24.10', '2.52.0': '24.11', '2.53.0': '24.12', '2.54.0': '25.01', '2.55.0': '25.02', '2.56.0': '25.03', '2.57.0': '25.04', '2.58.0': '25.05', '2.59.0': '25.06', '2.59.1': '25.07', '2.60.0': '25.08', '2.61.0': '25.09', '2.62.0': '25.10', '2.63.0': '25.11', '2.64.0': '25.12', '2.65.0': '26.01', '2.66.0': '26.02', '2.67.0': '26.03', '2.68.0': '26.04', '2.69.0': '26.05', '2.70.0': '26.06', '2.71.0': '26.07'}[self.tritonConfig.tritonVersion] : (((has(self.tritonConfig.tag) ? self.tritonConfig.tag : ((has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains(':') && !(has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains('@') ? (has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').split(':')[1] : 'none'))).matches('^[0-9]{2}[.][0-9]{2}') ? ((has(self.tritonConfig.tag) ? self.tritonConfig.tag : ((has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains(':') && !(has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains('@') ? (has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').split(':')[1] : 'none'))).substring(0, 5) : '26.07')) in ['23.01', '23.02', '23.03', '23.04', '23.05', '23.06', '23.07', '23.08', '23.09', '23.10', '23.11', '23.12', '24.01', '24.02', '24.03', '24.04', '24.05', '24.06', '24.07', '24.08', '24.09', '24.10', '24.11', '24.12', '25.01', '25.02', '25.03', '25.04', '25.05', '25.06', '25.07', '25.08', '25.09', '25.10', '25.11', '25.12', '26.01', '26.02', '26.03', '26.04', '26.05', '26.06', '26.07']",message="tritonConfig: the image's Triton release is not one this operator knows (NGC 23.01 to 26.07); pick a known release or upgrade the operator"
+// +kubebuilder:validation:XValidation:rule="!has(self.tritonConfig.parameters) || self.tritonConfig.parameters.all(p, !(p.name in {'allow-client-shm': '26.04', 'cache-config': '23.03', 'cache-directory': '23.03', 'cuda-virtual-address-size': '23.11', 'enable-peer-access': '24.06', 'grpc-header-forward-pattern': '23.04', 'grpc-infer-thread-count': '25.04', 'grpc-max-connection-age': '24.01', 'grpc-max-connection-age-grace': '24.01', 'grpc-max-response-pool-size': '25.03', 'grpc-restricted-protocol': '23.04', 'http-header-forward-pattern': '23.04', 'http-max-input-size': '25.06', 'http-restricted-api': '23.11', 'metrics-address': '23.05', 'metrics-config': '23.04', 'model-config-name': '24.05', 'model-load-retry-count': '24.01', 'model-namespacing': '23.03', 'trace-config': '23.04'}) || (has(self.tritonConfig.tritonVersion) ? {'2.30.0': '23.01', '2.31.0': '23.02', '2.32.0': '23.03', '2.33.0': '23.04', '2.34.0': '23.05', '2.35.0': '23.06', '2.36.0': '23.07', '2.37.0': '23.08', '2.38.0': '23.09', '2.39.0': '23.10', '2.40.0': '23.11', '2.41.0': '23.12', '2.42.0': '24.01', '2.43.0': '24.02', '2.44.0': '24.03', '2.45.0': '24.04', '2.46.0': '24.05', '2.47.0': '24.06', '2.48.0': '24.07', '2.49.0': '24.08', '2.50.0': '24.09', '2.51.0': '24.10', '2.52.0': '24.11', '2.53.0': '24.12', '2.54.0': '25.01', '2.55.0': '25.02', '2.56.0': '25.03', '2.57.0': '25.04', '2.58.0': '25.05', '2.59.0': '25.06', '2.59.1': '25.07', '2.60.0': '25.08', '2.61.0': '25.09', '2.62.0': '25.10', '2.63.0': '25.11', '2.64.0': '25.12', '2.65.0': '26.01', '2.66.0': '26.02', '2.67.0': '26.03', '2.68.0': '26.04', '2.69.0': '26.05', '2.70.0': '26.06', '2.71.0': '26.07'}[self.tritonConfig.tritonVersion] : (((has(self.tritonConfig.tag) ? self.tritonConfig.tag : ((has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains(':') && !(has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains('@') ? (has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').split(':')[1] : 'none'))).matches('^[0-9]{2}[.][0-9]{2}') ? ((has(self.tritonConfig.tag) ? self.tritonConfig.tag : ((has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains(':') && !(has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains('@') ? (has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').split(':')[1] : 'none'))).substring(0, 5) : '26.07')) >= {'allow-client-shm': '26.04', 'cache-config': '23.03', 'cache-directory': '23.03', 'cuda-virtual-address-size': '23.11', 'enable-peer-access': '24.06', 'grpc-header-forward-pattern': '23.04', 'grpc-infer-thread-count': '25.04', 'grpc-max-connection-age': '24.01', 'grpc-max-connection-age-grace': '24.01', 'grpc-max-response-pool-size': '25.03', 'grpc-restricted-protocol': '23.04', 'http-header-forward-pattern': '23.04', 'http-max-input-size': '25.06', 'http-restricted-api': '23.11', 'metrics-address': '23.05', 'metrics-config': '23.04', 'model-config-name': '24.05', 'model-load-retry-count': '24.01', 'model-namespacing': '23.03', 'trace-config': '23.04'}[p.name])",message="tritonConfig.parameters: an option is newer than the image's Triton release; pin a newer tag or drop it. First releases: cache-config 23.03, cache-directory 23.03, model-namespacing 23.03, grpc-header-forward-pattern 23.04, grpc-restricted-protocol 23.04, http-header-forward-pattern 23.04, metrics-config 23.04, cuda-virtual-address-size 23.11, http-restricted-api 23.11, grpc-max-connection-age 24.01, grpc-max-connection-age-grace 24.01, model-load-retry-count 24.01, model-config-name 24.05, enable-peer-access 24.06, grpc-max-response-pool-size 25.03, grpc-infer-thread-count 25.04, http-max-input-size 25.06, allow-client-shm 26.04"
+// +kubebuilder:validation:XValidation:rule="!has(self.tritonConfig.parameters) || (has(self.tritonConfig.tritonVersion) ? {'2.30.0': '23.01', '2.31.0': '23.02', '2.32.0': '23.03', '2.33.0': '23.04', '2.34.0': '23.05', '2.35.0': '23.06', '2.36.0': '23.07', '2.37.0': '23.08', '2.38.0': '23.09', '2.39.0': '23.10', '2.40.0': '23.11', '2.41.0': '23.12', '2.42.0': '24.01', '2.43.0': '24.02', '2.44.0': '24.03', '2.45.0': '24.04', '2.46.0': '24.05', '2.47.0': '24.06', '2.48.0': '24.07', '2.49.0': '24.08', '2.50.0': '24.09', '2.51.0': '24.10', '2.52.0': '24.11', '2.53.0': '24.12', '2.54.0': '25.01', '2.55.0': '25.02', '2.56.0': '25.03', '2.57.0': '25.04', '2.58.0': '25.05', '2.59.0': '25.06', '2.59.1': '25.07', '2.60.0': '25.08', '2.61.0': '25.09', '2.62.0': '25.10', '2.63.0': '25.11', '2.64.0': '25.12', '2.65.0': '26.01', '2.66.0': '26.02', '2.67.0': '26.03', '2.68.0': '26.04', '2.69.0': '26.05', '2.70.0': '26.06', '2.71.0': '26.07'}[self.tritonConfig.tritonVersion] : (((has(self.tritonConfig.tag) ? self.tritonConfig.tag : ((has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains(':') && !(has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains('@') ? (has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').split(':')[1] : 'none'))).matches('^[0-9]{2}[.][0-9]{2}') ? ((has(self.tritonConfig.tag) ? self.tritonConfig.tag : ((has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains(':') && !(has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains('@') ? (has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').split(':')[1] : 'none'))).substring(0, 5) : '26.07')) >= '23.11' || self.tritonConfig.parameters.all(p, !(p.name in ['reuse-http-port', 'reuse-grpc-port']) || p.value in ['0', '1'])",message="tritonConfig.parameters: before Triton release 23.11, reuse-http-port and reuse-grpc-port take 0 or 1"
+// +kubebuilder:validation:XValidation:rule="!has(self.observability) || !has(self.observability.tracing) || (has(self.tritonConfig.tritonVersion) ? {'2.30.0': '23.01', '2.31.0': '23.02', '2.32.0': '23.03', '2.33.0': '23.04', '2.34.0': '23.05', '2.35.0': '23.06', '2.36.0': '23.07', '2.37.0': '23.08', '2.38.0': '23.09', '2.39.0': '23.10', '2.40.0': '23.11', '2.41.0': '23.12', '2.42.0': '24.01', '2.43.0': '24.02', '2.44.0': '24.03', '2.45.0': '24.04', '2.46.0': '24.05', '2.47.0': '24.06', '2.48.0': '24.07', '2.49.0': '24.08', '2.50.0': '24.09', '2.51.0': '24.10', '2.52.0': '24.11', '2.53.0': '24.12', '2.54.0': '25.01', '2.55.0': '25.02', '2.56.0': '25.03', '2.57.0': '25.04', '2.58.0': '25.05', '2.59.0': '25.06', '2.59.1': '25.07', '2.60.0': '25.08', '2.61.0': '25.09', '2.62.0': '25.10', '2.63.0': '25.11', '2.64.0': '25.12', '2.65.0': '26.01', '2.66.0': '26.02', '2.67.0': '26.03', '2.68.0': '26.04', '2.69.0': '26.05', '2.70.0': '26.06', '2.71.0': '26.07'}[self.tritonConfig.tritonVersion] : (((has(self.tritonConfig.tag) ? self.tritonConfig.tag : ((has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains(':') && !(has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains('@') ? (has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').split(':')[1] : 'none'))).matches('^[0-9]{2}[.][0-9]{2}') ? ((has(self.tritonConfig.tag) ? self.tritonConfig.tag : ((has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains(':') && !(has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains('@') ? (has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').split(':')[1] : 'none'))).substring(0, 5) : '26.07')) >= '23.08'",message="observability.tracing needs Triton release 23.08 or newer (the OpenTelemetry resource setting the operator renders)"
+// +kubebuilder:validation:XValidation:rule="!has(self.tritonConfig.backendType) || self.tritonConfig.backendType != 'tensorflow' || (has(self.tritonConfig.tritonVersion) ? {'2.30.0': '23.01', '2.31.0': '23.02', '2.32.0': '23.03', '2.33.0': '23.04', '2.34.0': '23.05', '2.35.0': '23.06', '2.36.0': '23.07', '2.37.0': '23.08', '2.38.0': '23.09', '2.39.0': '23.10', '2.40.0': '23.11', '2.41.0': '23.12', '2.42.0': '24.01', '2.43.0': '24.02', '2.44.0': '24.03', '2.45.0': '24.04', '2.46.0': '24.05', '2.47.0': '24.06', '2.48.0': '24.07', '2.49.0': '24.08', '2.50.0': '24.09', '2.51.0': '24.10', '2.52.0': '24.11', '2.53.0': '24.12', '2.54.0': '25.01', '2.55.0': '25.02', '2.56.0': '25.03', '2.57.0': '25.04', '2.58.0': '25.05', '2.59.0': '25.06', '2.59.1': '25.07', '2.60.0': '25.08', '2.61.0': '25.09', '2.62.0': '25.10', '2.63.0': '25.11', '2.64.0': '25.12', '2.65.0': '26.01', '2.66.0': '26.02', '2.67.0': '26.03', '2.68.0': '26.04', '2.69.0': '26.05', '2.70.0': '26.06', '2.71.0': '26.07'}[self.tritonConfig.tritonVersion] : (((has(self.tritonConfig.tag) ? self.tritonConfig.tag : ((has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains(':') && !(has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains('@') ? (has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').split(':')[1] : 'none'))).matches('^[0-9]{2}[.][0-9]{2}') ? ((has(self.tritonConfig.tag) ? self.tritonConfig.tag : ((has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains(':') && !(has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains('@') ? (has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').split(':')[1] : 'none'))).substring(0, 5) : '26.07')) <= '25.02'",message="tritonConfig.backendType tensorflow: Triton ships the TensorFlow backend up to release 25.02; pin tag 25.02-py3 or older"
+// +kubebuilder:validation:XValidation:rule="!has(self.tritonConfig.backendType) || !(self.tritonConfig.backendType in ['vllm', 'tensorrtllm']) || (has(self.tritonConfig.tritonVersion) ? {'2.30.0': '23.01', '2.31.0': '23.02', '2.32.0': '23.03', '2.33.0': '23.04', '2.34.0': '23.05', '2.35.0': '23.06', '2.36.0': '23.07', '2.37.0': '23.08', '2.38.0': '23.09', '2.39.0': '23.10', '2.40.0': '23.11', '2.41.0': '23.12', '2.42.0': '24.01', '2.43.0': '24.02', '2.44.0': '24.03', '2.45.0': '24.04', '2.46.0': '24.05', '2.47.0': '24.06', '2.48.0': '24.07', '2.49.0': '24.08', '2.50.0': '24.09', '2.51.0': '24.10', '2.52.0': '24.11', '2.53.0': '24.12', '2.54.0': '25.01', '2.55.0': '25.02', '2.56.0': '25.03', '2.57.0': '25.04', '2.58.0': '25.05', '2.59.0': '25.06', '2.59.1': '25.07', '2.60.0': '25.08', '2.61.0': '25.09', '2.62.0': '25.10', '2.63.0': '25.11', '2.64.0': '25.12', '2.65.0': '26.01', '2.66.0': '26.02', '2.67.0': '26.03', '2.68.0': '26.04', '2.69.0': '26.05', '2.70.0': '26.06', '2.71.0': '26.07'}[self.tritonConfig.tritonVersion] : (((has(self.tritonConfig.tag) ? self.tritonConfig.tag : ((has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains(':') && !(has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains('@') ? (has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').split(':')[1] : 'none'))).matches('^[0-9]{2}[.][0-9]{2}') ? ((has(self.tritonConfig.tag) ? self.tritonConfig.tag : ((has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains(':') && !(has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').contains('@') ? (has(self.tritonConfig.image) ? self.tritonConfig.image.substring(self.tritonConfig.image.lastIndexOf('/') + 1) : 'none').split(':')[1] : 'none'))).substring(0, 5) : '26.07')) >= '23.10'",message="tritonConfig.backendType vllm and tensorrtllm have images from Triton release 23.10 on"
 type KalypsoTritonServerSpec struct {
 	// ApplicationRef names the KalypsoApplication (same namespace) whose
 	// storage settings the server uses. Immutable.
@@ -48,7 +60,7 @@ type KalypsoTritonServerSpec struct {
 	// +kubebuilder:validation:MinLength=6
 	// +kubebuilder:validation:MaxLength=1024
 	// +kubebuilder:validation:XValidation:rule="self.matches('^(s3|gs|as|pvc)://')",message="storageUri must start with s3://, gs://, as:// or pvc://"
-	// +kubebuilder:validation:XValidation:rule="!self.startsWith('s3://') || self.matches('^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[!-~]*)?$')",message="storageUri s3:// needs a valid bucket name: s3://<bucket>/<path>"
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('s3://') || self.matches('^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._/-]*)?$')",message="storageUri s3:// needs a valid bucket name and a path of letters, digits and . _ - / (Triton's S3 address pattern ignores an endpoint otherwise): s3://<bucket>/<path>"
 	// +kubebuilder:validation:XValidation:rule="!self.startsWith('gs://') || self.matches('^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](/[!-~]*)?$')",message="storageUri gs:// needs a valid bucket name: gs://<bucket>/<path>"
 	// +kubebuilder:validation:XValidation:rule="!self.startsWith('as://') || self.matches('^as://[a-z0-9]{3,24}/[a-z0-9][a-z0-9-]{1,61}[a-z0-9](/[!-~]*)?$')",message="storageUri as:// needs an account and a container: as://<account>/<container>/<path>"
 	// +kubebuilder:validation:XValidation:rule="!self.startsWith('pvc://') || self.matches('^pvc://[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?(/[!-~]*)?$')",message="storageUri pvc:// needs a claim name: pvc://<claim>/<path>"
@@ -74,7 +86,7 @@ type KalypsoTritonServerSpec struct {
 
 	// Resources of the tritonserver container (CPU, memory). Use gpus for GPUs.
 	// +optional
-	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+	Resources ContainerResources `json:"resources,omitempty"`
 
 	// GPUs per pod; rendered as equal requests and limits of gpuResourceName.
 	// +optional
@@ -86,7 +98,7 @@ type KalypsoTritonServerSpec struct {
 	// MIG profile such as nvidia.com/mig-1g.5gb.
 	// +optional
 	// +kubebuilder:default="nvidia.com/gpu"
-	// +kubebuilder:validation:XValidation:rule="self == 'nvidia.com/gpu' || self.matches('^nvidia.com/mig-[0-9]+g[.][0-9]+gb$')",message="gpuResourceName must be nvidia.com/gpu or a MIG profile like nvidia.com/mig-1g.5gb"
+	// +kubebuilder:validation:XValidation:rule="self == 'nvidia.com/gpu' || self.matches('^nvidia[.]com/mig-[0-9]+g[.][0-9]+gb$')",message="gpuResourceName must be nvidia.com/gpu or a MIG profile like nvidia.com/mig-1g.5gb"
 	GPUResourceName string `json:"gpuResourceName,omitempty"`
 
 	// Scheduling places the pods.
@@ -136,136 +148,6 @@ type KalypsoTritonServerSpec struct {
 	// PodDisruptionBudget applies when more than one replica runs.
 	// +optional
 	PodDisruptionBudget *PodDisruptionBudget `json:"podDisruptionBudget,omitempty"`
-}
-
-// TritonConfig selects the Triton image and its options.
-// +kubebuilder:validation:XValidation:rule="!has(self.image) || !self.image.contains('@') || !has(self.tag)",message="tritonConfig.tag cannot be combined with an image digest"
-type TritonConfig struct {
-	// Image repository, or a full image reference with tag or digest.
-	// Defaults to the NGC Triton image.
-	// +optional
-	// +kubebuilder:validation:MaxLength=512
-	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$`
-	Image string `json:"image,omitempty"`
-
-	// Tag of the image. Defaults to the pinned release with the variant
-	// that contains backendType. Never "latest".
-	// +optional
-	// +kubebuilder:validation:MaxLength=128
-	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`
-	// +kubebuilder:validation:XValidation:rule="self != 'latest'",message="tritonConfig.tag must pin a release, not latest"
-	Tag string `json:"tag,omitempty"`
-
-	// ImagePullPolicy of the container.
-	// +optional
-	// +kubebuilder:default=IfNotPresent
-	// +kubebuilder:validation:Enum=Always;IfNotPresent;Never
-	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
-
-	// ImagePullSecrets in the server's namespace.
-	// +optional
-	// +kubebuilder:validation:MaxItems=8
-	ImagePullSecrets []LocalObjectReference `json:"imagePullSecrets,omitempty"`
-
-	// BackendType is the backend the models use.
-	// +optional
-	// +kubebuilder:default=python
-	BackendType BackendType `json:"backendType,omitempty"`
-
-	// PythonBackend tunes the python backend (and vllm, which runs on it).
-	// +optional
-	PythonBackend *PythonBackend `json:"pythonBackend,omitempty"`
-
-	// BackendConfigs are extra --backend-config settings as
-	// <backend>,<setting>=<value>.
-	// +optional
-	// +kubebuilder:validation:MaxItems=32
-	// +kubebuilder:validation:items:Pattern=`^[a-z][a-z0-9_]*,[A-Za-z0-9_.-]+=[^\s]+$`
-	BackendConfigs []string `json:"backendConfigs,omitempty"`
-
-	// ModelControl chooses how models are loaded.
-	// +optional
-	ModelControl *ModelControl `json:"modelControl,omitempty"`
-
-	// ExitOnError: exit when a model fails to load (Triton's default: true).
-	// +optional
-	ExitOnError *bool `json:"exitOnError,omitempty"`
-
-	// StrictReadiness: ready only when every model is ready (Triton's default: true).
-	// +optional
-	StrictReadiness *bool `json:"strictReadiness,omitempty"`
-
-	// Parameters are extra tritonserver options as name/value pairs, checked
-	// against Triton's option grammar. Options the operator renders from the
-	// spec (repository, ports, model control, logging, tracing, metrics) are refused.
-	// +optional
-	// +listType=atomic
-	// +kubebuilder:validation:MaxItems=64
-	Parameters []TritonParameter `json:"parameters,omitempty"`
-}
-
-// TritonParameter is one extra tritonserver option.
-// +kubebuilder:validation:XValidation:rule="self.name in ['allow-cpu-metrics','allow-sagemaker','allow-vertex-ai','backend-directory','buffer-manager-thread-count','cache-config','cache-directory','cuda-memory-pool-byte-size','cuda-virtual-address-size','disable-auto-complete-config','enable-peer-access','exit-timeout-secs','grpc-header-forward-pattern','grpc-http2-max-ping-strikes','grpc-http2-max-pings-without-data','grpc-http2-min-recv-ping-interval-without-data','grpc-infer-allocation-pool-size','grpc-infer-response-compression-level','grpc-infer-thread-count','grpc-keepalive-permit-without-calls','grpc-keepalive-time','grpc-keepalive-timeout','grpc-max-connection-age','grpc-max-connection-age-grace','grpc-max-response-pool-size','grpc-restricted-protocol','grpc-root-cert','grpc-server-cert','grpc-server-key','grpc-use-ssl','grpc-use-ssl-mutual','host-policy','http-header-forward-pattern','http-restricted-api','http-thread-count','id','log-file','metrics-config','min-supported-compute-capability','model-config-name','model-load-gpu-limit','model-load-retry-count','model-load-thread-count','model-namespacing','pinned-memory-pool-byte-size','rate-limit','rate-limit-resource','repoagent-directory','reuse-grpc-port','reuse-http-port','sagemaker-port','sagemaker-safe-port-range','sagemaker-thread-count','vertex-ai-default-model','vertex-ai-port','vertex-ai-thread-count']",message="unknown Triton option: name must be a tritonserver option (without dashes) that the operator does not manage"
-// +kubebuilder:validation:XValidation:rule="!(self.name in ['model-repository','model-store','http-port','grpc-port','metrics-port','allow-http','allow-grpc','allow-metrics','allow-gpu-metrics','metrics-interval-ms','model-control-mode','repository-poll-secs','load-model','log-verbose','log-info','log-warning','log-error','log-format','trace-config','exit-on-error','strict-readiness','backend-config','http-address','grpc-address','metrics-address'])",message="this Triton option is managed by the operator from the spec (ports, repository, model control, logging, tracing, metrics, backend config); set the matching spec field instead"
-type TritonParameter struct {
-	// Name of the option without dashes, e.g. model-load-thread-count.
-	// +required
-	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=64
-	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9-]*$`
-	Name string `json:"name"`
-	// Value of the option.
-	// +required
-	// +kubebuilder:validation:MaxLength=1024
-	Value string `json:"value"`
-}
-
-// PythonBackend tunes the python backend.
-type PythonBackend struct {
-	// ShmDefaultByteSize is the python backend's initial shared-memory
-	// region per model instance (--backend-config=python,shm-default-byte-size).
-	// +optional
-	// +kubebuilder:validation:Minimum=1048576
-	// +kubebuilder:validation:Maximum=17179869184
-	ShmDefaultByteSize *int64 `json:"shmDefaultByteSize,omitempty"`
-
-	// ShmSize is the size of the memory-backed /dev/shm volume. Defaults to
-	// 1Gi (the container runtime's 64Mi is too small for the python backend).
-	// +optional
-	ShmSize *resource.Quantity `json:"shmSize,omitempty"`
-
-	// ExtraArgs are further python backend settings as <setting>=<value>,
-	// rendered as --backend-config=python,<setting>=<value>.
-	// +optional
-	// +kubebuilder:validation:MaxItems=16
-	// +kubebuilder:validation:items:MaxLength=256
-	// +kubebuilder:validation:items:Pattern=`^[a-z][a-z0-9_-]*=[^\s,]+$`
-	// +kubebuilder:validation:XValidation:rule="self.all(a, !a.startsWith('shm-default-byte-size='))",message="set shm-default-byte-size with pythonBackend.shmDefaultByteSize, not in extraArgs"
-	ExtraArgs []string `json:"extraArgs,omitempty"`
-}
-
-// ModelControl chooses Triton's model control mode.
-// +kubebuilder:validation:XValidation:rule="self.mode == 'poll' || !has(self.pollIntervalSeconds)",message="modelControl.pollIntervalSeconds is only valid with mode poll"
-// +kubebuilder:validation:XValidation:rule="self.mode == 'explicit' || !has(self.models)",message="modelControl.models is only valid with mode explicit"
-type ModelControl struct {
-	// Mode: none (load everything at start), poll (follow repository
-	// changes) or explicit (load the listed models).
-	// +optional
-	// +kubebuilder:default=none
-	Mode ModelControlMode `json:"mode,omitempty"`
-
-	// PollIntervalSeconds for mode poll (default 15).
-	// +optional
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=86400
-	PollIntervalSeconds *int32 `json:"pollIntervalSeconds,omitempty"`
-
-	// Models loaded at start in mode explicit; "*" loads all.
-	// +optional
-	// +listType=set
-	// +kubebuilder:validation:MaxItems=256
-	// +kubebuilder:validation:items:Pattern=`^(\*|[A-Za-z0-9_][A-Za-z0-9_.-]*)$`
-	Models []string `json:"models,omitempty"`
 }
 
 // Networking sets Triton's ports; each is passed to tritonserver and used by
@@ -357,6 +239,7 @@ type KalypsoTritonServerStatus struct {
 // +kubebuilder:printcolumn:name="Available",type=integer,JSONPath=`.status.availableReplicas`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 52",message="server name must be at most 52 characters so its children's names fit"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="server name must be a DNS label (lowercase letters, digits and -, starting with a letter, no dots): it names the server's Service"
 type KalypsoTritonServer struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

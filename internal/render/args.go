@@ -44,7 +44,11 @@ func usesPythonBackend(b servingv1alpha1.BackendType) bool {
 // good, a failure there is the renderer's, a *GrammarViolationError.
 func Args(spec servingv1alpha1.KalypsoTritonServerSpec, server, repository string) ([]string, error) {
 	spec = withDefaults(spec)
-	if err := checkSpecArgs(spec, server); err != nil {
+	rel, err := Release(spec.TritonConfig)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSpecArgs(rel, spec, server); err != nil {
 		return nil, err
 	}
 	tc := spec.TritonConfig
@@ -76,7 +80,7 @@ func Args(spec servingv1alpha1.KalypsoTritonServerSpec, server, repository strin
 	for _, p := range tc.Parameters {
 		args = append(args, parameterArg(p))
 	}
-	if err := CheckRenderedArgs(args); err != nil {
+	if err := CheckRenderedArgs(rel, args); err != nil {
 		return nil, err
 	}
 	return args, nil
@@ -97,7 +101,7 @@ func parameterArg(p servingv1alpha1.TritonParameter) string {
 // the --name=value spelling it shares nothing with the renderer: each value
 // is checked as the plain option it stands for, so a renderer that mangles
 // a good value is still caught by the check of the whole command line.
-func checkSpecArgs(spec servingv1alpha1.KalypsoTritonServerSpec, server string) error {
+func checkSpecArgs(rel triton.Release, spec servingv1alpha1.KalypsoTritonServerSpec, server string) error {
 	net := spec.Networking
 	parts := slices.Concat([]specPart{
 		{"networking", []string{flag("http-port", net.HTTPPort), flag("grpc-port", net.GRPCPort), flag("metrics-port", net.MetricsPort)}},
@@ -107,18 +111,18 @@ func checkSpecArgs(spec servingv1alpha1.KalypsoTritonServerSpec, server string) 
 		observabilityParts(spec.Observability, server),
 		backendParts(spec.TritonConfig))
 	for _, p := range parts {
-		if err := alone(p.field, p.args...); err != nil {
+		if err := alone(rel, p.field, p.args...); err != nil {
 			return err
 		}
 	}
 	params := make([]string, 0, len(spec.TritonConfig.Parameters))
 	for _, p := range spec.TritonConfig.Parameters {
-		if err := triton.CheckParameter(p.Name, p.Value); err != nil {
+		if err := triton.CheckParameterFor(rel, p.Name, p.Value); err != nil {
 			return invalidSpec("tritonConfig.parameters: %v", err)
 		}
 		params = append(params, parameterArg(p))
 	}
-	return alone("tritonConfig.parameters", params...)
+	return alone(rel, "tritonConfig.parameters", params...)
 }
 
 // specPart is the arguments one field of the spec stands for.
@@ -185,12 +189,12 @@ func backendParts(tc servingv1alpha1.TritonConfig) []specPart {
 // alone checks arguments taken from one part of the spec as a command line
 // of their own (with a model repository, which Triton requires), so a
 // failure is that part's: an *InvalidSpecError naming the field.
-func alone(field string, args ...string) error {
+func alone(rel triton.Release, field string, args ...string) error {
 	line := args
 	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--model-repository=") }) {
 		line = append([]string{"--model-repository=/models"}, args...)
 	}
-	if err := triton.CheckArgs(line); err != nil {
+	if err := triton.CheckArgsFor(rel, line); err != nil {
 		return invalidSpec("%s: %v", field, err)
 	}
 	return nil

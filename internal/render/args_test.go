@@ -195,9 +195,9 @@ func TestImage(t *testing.T) {
 		tc   servingv1alpha1.TritonConfig
 		want string
 	}{
-		{"the default is the pinned release with the python variant", servingv1alpha1.TritonConfig{}, "nvcr.io/nvidia/tritonserver:24.12-py3"},
-		{"vllm gets the vllm variant", servingv1alpha1.TritonConfig{BackendType: servingv1alpha1.BackendVLLM}, "nvcr.io/nvidia/tritonserver:24.12-vllm-python-py3"},
-		{"tensorrtllm gets the trtllm variant", servingv1alpha1.TritonConfig{BackendType: servingv1alpha1.BackendTensorRTLLM}, "nvcr.io/nvidia/tritonserver:24.12-trtllm-python-py3"},
+		{"the default is the pinned release with the python variant", servingv1alpha1.TritonConfig{}, "nvcr.io/nvidia/tritonserver:" + DefaultRelease + "-py3"},
+		{"vllm gets the vllm variant", servingv1alpha1.TritonConfig{BackendType: servingv1alpha1.BackendVLLM}, "nvcr.io/nvidia/tritonserver:" + DefaultRelease + "-vllm-python-py3"},
+		{"tensorrtllm gets the trtllm variant", servingv1alpha1.TritonConfig{BackendType: servingv1alpha1.BackendTensorRTLLM}, "nvcr.io/nvidia/tritonserver:" + DefaultRelease + "-trtllm-python-py3"},
 		{"a tag is used as given", servingv1alpha1.TritonConfig{Image: "my/triton", Tag: "25.01-py3"}, "my/triton:25.01-py3"},
 		{"a registry port is not a tag", servingv1alpha1.TritonConfig{Image: "reg:5000/triton", Tag: "x"}, "reg:5000/triton:x"},
 		{"a full reference wins over tag defaults", servingv1alpha1.TritonConfig{Image: "reg:5000/triton:pinned"}, "reg:5000/triton:pinned"},
@@ -240,5 +240,54 @@ func TestArgsPythonSettingsWhateverTheBackend(t *testing.T) {
 		if strings.HasPrefix(a, "--backend-config=python,") {
 			t.Errorf("onnxruntime without python settings got %s", a)
 		}
+	}
+}
+
+func TestRelease(t *testing.T) {
+	cases := []struct {
+		name    string
+		tc      servingv1alpha1.TritonConfig
+		want    string // Triton version; "" means refused
+		wantErr string
+	}{
+		{"an unpinned server runs the default release", servingv1alpha1.TritonConfig{}, triton.Newest().Version, ""},
+		{"a release tag selects its release", servingv1alpha1.TritonConfig{Tag: "24.12-py3"}, "2.53.0", ""},
+		{"a full reference with a release tag", servingv1alpha1.TritonConfig{Image: "reg:5000/triton:23.05-py3"}, "2.34.0", ""},
+		{"the patch release of 25.07", servingv1alpha1.TritonConfig{Tag: "25.07-vllm-python-py3"}, "2.59.1", ""},
+		{"tritonVersion wins over a custom tag", servingv1alpha1.TritonConfig{Image: "my/triton:team-build", TritonVersion: "2.57.0"}, "2.57.0", ""},
+		{"a digest needs tritonVersion", servingv1alpha1.TritonConfig{Image: "triton@sha256:abc"}, "", "set tritonConfig.tritonVersion"},
+		{"a custom tag needs tritonVersion", servingv1alpha1.TritonConfig{Tag: "team-build"}, "", "set tritonConfig.tritonVersion"},
+		{"a release older than the table", servingv1alpha1.TritonConfig{Tag: "22.12-py3"}, "", "does not know"},
+		{"an unknown tritonVersion", servingv1alpha1.TritonConfig{TritonVersion: "2.99.0"}, "", "not a Triton release"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Release(tc.tc)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("Release = %v, %v; want an error containing %q", got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got.Version != tc.want {
+				t.Fatalf("Release = %v, %v; want %s", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// An option the selected release does not know fails the spec, naming the
+// option and the release, before anything is rendered.
+func TestArgsRefuseOptionsNewerThanTheRelease(t *testing.T) {
+	spec := servingv1alpha1.KalypsoTritonServerSpec{StorageURI: "s3://bucket/models", TritonConfig: servingv1alpha1.TritonConfig{
+		Tag: "24.12-py3", Parameters: []servingv1alpha1.TritonParameter{{Name: "grpc-infer-thread-count", Value: "4"}}}}
+	_, err := Args(spec, "srv", "/models")
+	var specErr *InvalidSpecError
+	if !errors.As(err, &specErr) || !strings.Contains(err.Error(), "grpc-infer-thread-count") || !strings.Contains(err.Error(), "2.53.0") {
+		t.Fatalf("Args on 24.12 with grpc-infer-thread-count = %v; want an InvalidSpecError naming option and release", err)
+	}
+	spec.TritonConfig.Tag = "25.04-py3"
+	if _, err := Args(spec, "srv", "/models"); err != nil {
+		t.Fatalf("Args on 25.04 = %v; want the option accepted", err)
 	}
 }

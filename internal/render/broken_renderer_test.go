@@ -59,7 +59,7 @@ var brokenRenderers = map[string]rendertest.Renderer{
 		if _, err := render.Children(in); err != nil {
 			return nil, err
 		}
-		return nil, render.CheckRenderedArgs([]string{"--model-repository=/m", "--grpc-port=8001", "--grpc-port=9001"})
+		return nil, render.CheckRenderedArgs(triton.Newest(), []string{"--model-repository=/m", "--grpc-port=8001", "--grpc-port=9001"})
 	},
 }
 
@@ -202,12 +202,12 @@ func TestArgsBlame(t *testing.T) {
 	if _, err := render.Args(base, "srv", "s3://bucket/m"); err != nil {
 		t.Fatalf("a plain spec: %v", err)
 	}
-	err := render.CheckRenderedArgs([]string{"--model-repository=/m", "--no-such-option=1"})
+	err := render.CheckRenderedArgs(triton.Newest(), []string{"--model-repository=/m", "--no-such-option=1"})
 	var grammar *render.GrammarViolationError
 	if !errors.As(err, &grammar) || !errors.Is(err, triton.ErrUnknown) || len(grammar.Args) != 2 {
 		t.Errorf("want a GrammarViolationError wrapping triton.ErrUnknown, got %T %v", err, err)
 	}
-	if err := render.CheckRenderedArgs([]string{"--model-repository=/m"}); err != nil {
+	if err := render.CheckRenderedArgs(triton.Newest(), []string{"--model-repository=/m"}); err != nil {
 		t.Errorf("a valid command line: %v", err)
 	}
 }

@@ -69,8 +69,13 @@ func Deployment(in Input) (*appsv1ac.DeploymentApplyConfiguration, error) {
 		return nil, err
 	}
 
+	rel, err := Release(spec.TritonConfig)
+	if err != nil {
+		return nil, err
+	}
 	dep := appsv1ac.Deployment(srv.Name, srv.Namespace).
 		WithLabels(labels).
+		WithAnnotations(map[string]string{AnnotationTritonVersion: rel.Version}).
 		WithOwnerReferences(ownerReference(srv)).
 		WithSpec(appsv1ac.DeploymentSpec().
 			WithSelector(metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(srv.Name))).
@@ -273,11 +278,15 @@ func applyScheduling(pod *corev1ac.PodSpecApplyConfiguration, spec servingv1alph
 		s = &servingv1alpha1.Scheduling{}
 	}
 	if len(s.NodeSelector) > 0 {
-		pod.WithNodeSelector(s.NodeSelector)
+		selector := make(map[string]string, len(s.NodeSelector))
+		for k, v := range s.NodeSelector {
+			selector[k] = string(v)
+		}
+		pod.WithNodeSelector(selector)
 	}
 	tolerations := s.Tolerations
 	if gpuCount(&spec) > 0 && !toleratesGPU(tolerations) {
-		tolerations = append(tolerations, corev1.Toleration{
+		tolerations = append(tolerations, servingv1alpha1.Toleration{
 			Key: DefaultGPUResourceName, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule,
 		})
 	}
@@ -311,7 +320,7 @@ func applyScheduling(pod *corev1ac.PodSpecApplyConfiguration, spec servingv1alph
 	return nil
 }
 
-func toleratesGPU(ts []corev1.Toleration) bool {
+func toleratesGPU(ts []servingv1alpha1.Toleration) bool {
 	for _, t := range ts {
 		if t.Key == DefaultGPUResourceName || (t.Key == "" && t.Operator == corev1.TolerationOpExists) {
 			return true
@@ -322,7 +331,7 @@ func toleratesGPU(ts []corev1.Toleration) bool {
 
 // spreadConstraint defaults an empty label selector to the server's pods,
 // which is what a user spreading "this server" means.
-func spreadConstraint(c corev1.TopologySpreadConstraint, server string) (*corev1ac.TopologySpreadConstraintApplyConfiguration, error) {
+func spreadConstraint(c servingv1alpha1.TopologySpreadConstraint, server string) (*corev1ac.TopologySpreadConstraintApplyConfiguration, error) {
 	ac, err := apply.Convert[corev1ac.TopologySpreadConstraintApplyConfiguration](c)
 	if err != nil {
 		return nil, err

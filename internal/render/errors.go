@@ -41,10 +41,10 @@ func (e *GrammarViolationError) Error() string {
 func (e *GrammarViolationError) Unwrap() error { return e.Err }
 
 // CheckRenderedArgs checks a rendered tritonserver command line (after the
-// binary name) against Triton's grammar. A violation is the renderer's
+// binary name) against the grammar of Triton release rel. A violation is the renderer's
 // fault, so it is returned as a *GrammarViolationError; nil means it holds.
-func CheckRenderedArgs(args []string) error {
-	if err := triton.CheckArgs(args); err != nil {
+func CheckRenderedArgs(rel triton.Release, args []string) error {
+	if err := triton.CheckArgsFor(rel, args); err != nil {
 		return &GrammarViolationError{Args: slices.Clone(args), Err: err}
 	}
 	return nil

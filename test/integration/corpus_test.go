@@ -47,38 +47,7 @@ const fuzzNamespace = "fuzz"
 // can close (the admission issue): each is a rule the CRD does not have yet.
 // Every class must still occur in the corpus, so a class that admission
 // closes is noticed and removed here. Keep the list short.
-var admittedRefusals = []rendertest.RefusalClass{
-	{
-		Name: "sampling rate not one in N",
-		Reason: "Triton samples one request in N; the CRD pattern admits any ratio in (0, 1], " +
-			"but whether 1/ratio is whole (0.25 yes, 0.3 no) is not checked at admission",
-		Match: specRefusal("tracing.samplingRate"),
-	},
-	{
-		Name: "parameter checked by name only",
-		Reason: "CEL checks tritonConfig.parameters names against Triton's option table, not each value's " +
-			"type, repeats of single-valued options or restriction categories given twice",
-		Match: specRefusal("tritonConfig.parameters"),
-	},
-	{
-		Name:   "metrics interval out of range",
-		Reason: "the CRD pattern admits 0ms and up to 999999m, but Triton takes 1ms to 2^31-1 ms",
-		Match:  specRefusal("metrics.interval"),
-	},
-	{
-		Name:   "load-all combined with named models",
-		Reason: "the CRD admits '*' among other modelControl.models; Triton requires '*' alone",
-		Match:  specRefusal("tritonConfig.modelControl.models"),
-	},
-}
-
-// specRefusal matches an *InvalidSpecError about one spec field.
-func specRefusal(field string) func(error) bool {
-	return func(err error) bool {
-		var specErr *render.InvalidSpecError
-		return errors.As(err, &specErr) && strings.HasPrefix(specErr.Reason, field)
-	}
-}
+var admittedRefusals = []rendertest.RefusalClass{}
 
 var _ = Describe("The renderers' fuzz corpus", func() {
 	It("renders every admitted server spec into objects the API server admits, without warnings", func() {

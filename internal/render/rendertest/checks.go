@@ -20,6 +20,7 @@ import (
 	"github.com/kalypsoserving/kalypso-serving/internal/apply"
 	"github.com/kalypsoserving/kalypso-serving/internal/preview"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
+	"github.com/kalypsoserving/kalypso-serving/internal/triton"
 )
 
 // Renderer renders every child of a server; render.Children is the real
@@ -142,13 +143,33 @@ func CheckOutput(in render.Input, children []render.Child) error {
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(children[0].Object.Object, &dep); err != nil {
 		return fmt.Errorf("decoding the Deployment: %w", err)
 	}
-	return checkCommandLine(dep.Spec.Template.Spec.Containers)
+	return checkCommandLine(in.Server.Spec.TritonConfig.TritonVersion, dep.Annotations[render.AnnotationTritonVersion],
+		dep.Spec.Template.Spec.Containers)
+}
+
+// expectedRelease is the Triton release the server runs, found without the
+// renderer's help: tritonVersion when the spec sets it, otherwise the
+// release the rendered image's tag names.
+func expectedRelease(tritonVersion, image string) (triton.Release, error) {
+	if tritonVersion != "" {
+		if r, ok := triton.ReleaseByVersion(tritonVersion); ok {
+			return r, nil
+		}
+		return triton.Release{}, fmt.Errorf("tritonVersion %q is not in the release table", tritonVersion)
+	}
+	last := image[strings.LastIndex(image, "/")+1:]
+	_, tag, _ := strings.Cut(last, ":")
+	ngc, _, _ := strings.Cut(tag, "-")
+	if r, ok := triton.ReleaseByNGC(ngc); ok && !strings.Contains(image, "@") {
+		return r, nil
+	}
+	return triton.Release{}, fmt.Errorf("image %q names no known Triton release and the spec sets no tritonVersion", image)
 }
 
 // portOptions maps Triton's port options to the container port names.
 var portOptions = map[string]string{"http-port": "http", "grpc-port": "grpc", "metrics-port": "metrics"}
 
-func checkCommandLine(containers []corev1.Container) error {
+func checkCommandLine(tritonVersion, annotated string, containers []corev1.Container) error {
 	var c *corev1.Container
 	for i := range containers {
 		if containers[i].Name == render.ContainerName {
@@ -161,7 +182,14 @@ func checkCommandLine(containers []corev1.Container) error {
 	if len(c.Command) != 1 || c.Command[0] != "tritonserver" {
 		return fmt.Errorf("command is %v, want [tritonserver]", c.Command)
 	}
-	if err := render.CheckRenderedArgs(c.Args); err != nil {
+	rel, err := expectedRelease(tritonVersion, c.Image)
+	if err != nil {
+		return err
+	}
+	if annotated != rel.Version {
+		return fmt.Errorf("the Deployment says Triton %q, the image and spec say %s", annotated, rel)
+	}
+	if err := render.CheckRenderedArgs(rel, c.Args); err != nil {
 		return fmt.Errorf("the rendered command line: %w", err)
 	}
 	ports := map[string]int32{}
