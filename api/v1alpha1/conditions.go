@@ -50,6 +50,9 @@ const (
 	ReasonNamespaceConflict = "NamespaceConflict"
 	// ReasonApplyFailed means the API server refused a child object.
 	ReasonApplyFailed = "ApplyFailed"
+	// ReasonChildRejected means the API server refused a child of the
+	// current spec (422 Invalid); it is not applied again until the spec changes.
+	ReasonChildRejected = "ChildRejected"
 	// ReasonChildConflict means an object with a child's name exists and was
 	// not created for this server; the operator leaves it untouched.
 	ReasonChildConflict = "ChildConflict"

@@ -56,7 +56,9 @@ func Args(spec servingv1alpha1.KalypsoTritonServerSpec, server, repository strin
 		"--model-repository=" + repository,
 		flag("http-port", spec.Networking.HTTPPort),
 		flag("grpc-port", spec.Networking.GRPCPort),
-		flag("metrics-port", spec.Networking.MetricsPort),
+	}
+	if MetricsEnabled(spec) {
+		args = append(args, flag("metrics-port", spec.Networking.MetricsPort))
 	}
 	args = append(args, modelControlArgs(tc.ModelControl)...)
 	args = append(args, loggingArgs(spec.Observability)...)

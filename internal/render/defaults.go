@@ -62,3 +62,10 @@ func withDefaults(in servingv1alpha1.KalypsoTritonServerSpec) servingv1alpha1.Ka
 func gpuCount(spec *servingv1alpha1.KalypsoTritonServerSpec) int32 {
 	return ptr.Deref(spec.GPUs, 0)
 }
+
+// MetricsEnabled reports whether Triton serves metrics (its default: yes).
+// Without them no metrics port is declared on the container or Service.
+func MetricsEnabled(spec servingv1alpha1.KalypsoTritonServerSpec) bool {
+	o := spec.Observability
+	return o == nil || o.Metrics == nil || ptr.Deref(o.Metrics.Enabled, true)
+}

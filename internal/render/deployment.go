@@ -181,7 +181,6 @@ func container(spec servingv1alpha1.KalypsoTritonServerSpec, st storage, args []
 		WithPorts(
 			corev1ac.ContainerPort().WithName("http").WithContainerPort(net.HTTPPort).WithProtocol(corev1.ProtocolTCP),
 			corev1ac.ContainerPort().WithName("grpc").WithContainerPort(net.GRPCPort).WithProtocol(corev1.ProtocolTCP),
-			corev1ac.ContainerPort().WithName("metrics").WithContainerPort(net.MetricsPort).WithProtocol(corev1.ProtocolTCP),
 		).
 		WithStartupProbe(httpProbe("/v2/health/ready", net.HTTPPort, period, timeout, startupFailures)).
 		WithReadinessProbe(httpProbe("/v2/health/ready", net.HTTPPort, period, timeout, 3)).
@@ -191,6 +190,9 @@ func container(spec servingv1alpha1.KalypsoTritonServerSpec, st storage, args []
 			WithAllowPrivilegeEscalation(false).
 			WithRunAsNonRoot(true).
 			WithCapabilities(corev1ac.Capabilities().WithDrop("ALL")))
+	if MetricsEnabled(spec) {
+		c.WithPorts(corev1ac.ContainerPort().WithName("metrics").WithContainerPort(net.MetricsPort).WithProtocol(corev1.ProtocolTCP))
+	}
 	if len(st.env) > 0 {
 		c.WithEnv(st.env...)
 	}

@@ -11,21 +11,25 @@ import (
 )
 
 // Service renders the server's ClusterIP Service with named http, grpc and
-// metrics ports, selecting the pods by their stable identity labels.
+// (when Triton serves them) metrics ports, selecting the pods by their stable identity labels.
 func Service(in Input) *corev1ac.ServiceApplyConfiguration {
 	srv := in.Server
-	net := withDefaults(srv.Spec).Networking
+	spec := withDefaults(srv.Spec)
+	net := spec.Networking
+	ports := []*corev1ac.ServicePortApplyConfiguration{
+		servicePort("http", net.HTTPPort, "http"),
+		servicePort("grpc", net.GRPCPort, "kubernetes.io/h2c"),
+	}
+	if MetricsEnabled(spec) {
+		ports = append(ports, servicePort("metrics", net.MetricsPort, "http"))
+	}
 	return corev1ac.Service(srv.Name, srv.Namespace).
 		WithLabels(Labels(in)).
 		WithOwnerReferences(ownerReference(srv)).
 		WithSpec(corev1ac.ServiceSpec().
 			WithType(corev1.ServiceTypeClusterIP).
 			WithSelector(SelectorLabels(srv.Name)).
-			WithPorts(
-				servicePort("http", net.HTTPPort, "http"),
-				servicePort("grpc", net.GRPCPort, "kubernetes.io/h2c"),
-				servicePort("metrics", net.MetricsPort, "http"),
-			))
+			WithPorts(ports...))
 }
 
 func servicePort(name string, port int32, appProtocol string) *corev1ac.ServicePortApplyConfiguration {
@@ -40,10 +44,14 @@ func servicePort(name string, port int32, appProtocol string) *corev1ac.ServiceP
 // Endpoints are the in-cluster addresses the server's Service exposes.
 func Endpoints(srv *servingv1alpha1.KalypsoTritonServer) *servingv1alpha1.Endpoints {
 	host := fmt.Sprintf("%s.%s.svc", srv.Name, srv.Namespace)
-	net := withDefaults(srv.Spec).Networking
-	return &servingv1alpha1.Endpoints{
-		HTTP:    fmt.Sprintf("http://%s:%d", host, net.HTTPPort),
-		GRPC:    fmt.Sprintf("%s:%d", host, net.GRPCPort),
-		Metrics: fmt.Sprintf("http://%s:%d/metrics", host, net.MetricsPort),
+	spec := withDefaults(srv.Spec)
+	net := spec.Networking
+	e := &servingv1alpha1.Endpoints{
+		HTTP: fmt.Sprintf("http://%s:%d", host, net.HTTPPort),
+		GRPC: fmt.Sprintf("%s:%d", host, net.GRPCPort),
 	}
+	if MetricsEnabled(spec) {
+		e.Metrics = fmt.Sprintf("http://%s:%d/metrics", host, net.MetricsPort)
+	}
+	return e
 }

@@ -61,6 +61,11 @@ func (r *Reconciler) applyChild(ctx context.Context, srv *servingv1alpha1.Kalyps
 	case apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause):
 		// The namespace is going away, and the server with it: nothing to retry.
 		return res, outcome.Waiting(servingv1alpha1.ReasonProgressing, "namespace is terminating")
+	case apierrors.IsInvalid(err):
+		// Only the API server could judge this child (admission cannot):
+		// stalled with its message, and not retried until the spec changes.
+		return res, outcome.Stalled(servingv1alpha1.ReasonChildRejected, "the API server refused the %s: %s",
+			child.GVK.Kind, err.Error())
 	case err != nil:
 		return res, err
 	}

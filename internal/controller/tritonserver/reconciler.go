@@ -14,6 +14,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -97,6 +98,11 @@ func (r *Reconciler) reconcile(ctx context.Context, srv *servingv1alpha1.Kalypso
 	children, err := render.Children(render.Input{Server: srv, Application: app, SecretVersion: secretVersion})
 	if err != nil {
 		return conditions.Outcome{}, renderOutcome(ctx, err)
+	}
+	if rejected := rejectedAtThisGeneration(srv); rejected != nil {
+		// The API server refused a child of this very spec: applying it
+		// again cannot succeed until the spec changes.
+		return conditions.Outcome{}, outcome.Stalled(servingv1alpha1.ReasonChildRejected, "%s", rejected.Message)
 	}
 	dep, rollout, err := r.applyChildren(ctx, srv, children)
 	if err != nil {
@@ -216,4 +222,15 @@ func (r *Reconciler) serversOfSecret(ctx context.Context, o client.Object) []rec
 
 func (r *Reconciler) serversWantingServiceMonitor(ctx context.Context, _ client.Object) []reconcile.Request {
 	return index.Requests(ctx, r, &servingv1alpha1.KalypsoTritonServerList{}, client.MatchingFields{index.ServerServiceMonitor: "true"})
+}
+
+// rejectedAtThisGeneration returns the Stalled condition when the API
+// server refused a child of the current generation.
+func rejectedAtThisGeneration(srv *servingv1alpha1.KalypsoTritonServer) *metav1.Condition {
+	c := meta.FindStatusCondition(srv.Status.Conditions, servingv1alpha1.ConditionStalled)
+	if c == nil || c.Status != metav1.ConditionTrue || c.Reason != servingv1alpha1.ReasonChildRejected ||
+		srv.Status.ObservedGeneration != srv.Generation {
+		return nil
+	}
+	return c
 }

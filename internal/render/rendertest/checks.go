@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -203,7 +204,15 @@ func checkCommandLine(tritonVersion, annotated string, containers []corev1.Conta
 				values = append(values, v)
 			}
 		}
-		want := fmt.Sprint(ports[portName])
+		declared, isDeclared := ports[portName]
+		if portName == "metrics" && slices.Contains(c.Args, "--allow-metrics=false") {
+			// No metrics endpoint: neither a port option nor a port.
+			if len(values) != 0 || isDeclared {
+				return fmt.Errorf("metrics are off but --%s is %v and container port %s is declared: %v", option, values, portName, isDeclared)
+			}
+			continue
+		}
+		want := fmt.Sprint(declared)
 		if len(values) != 1 || values[0] != want {
 			return fmt.Errorf("--%s is %v, want exactly one, equal to container port %s (%s)", option, values, portName, want)
 		}
