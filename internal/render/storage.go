@@ -70,11 +70,13 @@ func resolveStorage(uri string, app *servingv1alpha1.KalypsoApplication) (storag
 	switch scheme {
 	case "s3":
 		return s3Storage(rest, st)
-	case "gs":
-		return gcsStorage(uri, st), nil
-	case "as":
-		if st != nil && st.Endpoint != "" {
-			return storage{}, invalidStorage("storage.endpoint applies to S3-compatible stores only, not to as:// URIs")
+	case "gs", "as":
+		if st != nil && (st.Endpoint != "" || st.Region != "") {
+			return storage{}, invalidStorage("the application's storage.endpoint and storage.region apply to "+
+				"S3-compatible stores only; Triton would ignore them for %s:// URIs", scheme)
+		}
+		if scheme == "gs" {
+			return gcsStorage(uri, st), nil
 		}
 		return azureStorage(uri, st), nil
 	case "pvc":
