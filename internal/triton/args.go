@@ -87,13 +87,19 @@ func splitArg(r Release, arg string) (spec, string, error) {
 }
 
 // record keeps what later rules need from a valid value and applies the
-// rules that look at several occurrences of one option.
+// rules that look at several occurrences of one option, and the host
+// policy rules, which Triton's core applies after parsing.
 func (st *argState) record(name, value string) error {
 	switch byName[name].Type {
 	case TraceSetting:
 		return st.recordTrace(value)
 	case Restriction:
 		return st.recordRestriction(name, value)
+	case HostPolicySetting:
+		if err := checkHostPolicy(value); err != nil {
+			return invalidValue(name, value, err)
+		}
+		return nil
 	}
 	if name == "load-model" {
 		st.loadModels = append(st.loadModels, value)
@@ -204,34 +210,6 @@ func (st *argState) checkLoadAll() error {
 		}
 	}
 	return nil
-}
-
-// checkPorts requires the three endpoints to listen on distinct ports,
-// counting Triton's defaults for the ones not given.
-func (st *argState) checkPorts() error {
-	ports := []struct {
-		name string
-		def  int
-	}{
-		{"http-port", DefaultHTTPPort},
-		{"grpc-port", DefaultGRPCPort},
-		{"metrics-port", DefaultMetricsPort},
-	}
-	owner := map[int]string{}
-	var errs []error
-	for _, p := range ports {
-		port, ok := st.port(p.name, p.def)
-		if !ok {
-			continue // the invalid port was already reported
-		}
-		if other, taken := owner[port]; taken {
-			errs = append(errs, fmt.Errorf("option %q: %w: port %d is also used by --%s",
-				p.name, ErrConflict, port, other))
-			continue
-		}
-		owner[port] = p.name
-	}
-	return errors.Join(errs...)
 }
 
 // port returns the effective port of an endpoint; ok is false when the
