@@ -50,6 +50,9 @@ const (
 	ReasonNamespaceConflict = "NamespaceConflict"
 	// ReasonApplyFailed means the API server refused a child object.
 	ReasonApplyFailed = "ApplyFailed"
+	// ReasonQuotaExceeded means a rollout does not fit the namespace's
+	// ResourceQuota; the message has the numbers.
+	ReasonQuotaExceeded = "QuotaExceeded"
 	// ReasonChildRejected means the API server refused a child of the
 	// current spec (422 Invalid); it is not applied again until the spec changes.
 	ReasonChildRejected = "ChildRejected"

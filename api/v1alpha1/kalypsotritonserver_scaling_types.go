@@ -106,3 +106,24 @@ type PodDisruptionBudget struct {
 	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 : self.matches('^(100|[1-9]?[0-9])%$')",message="podDisruptionBudget.maxUnavailable must be a count of at least 0 or a percentage from 0% to 100%"
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
 }
+
+// Rollout tunes the replacement of pods when the pod template changes.
+// +kubebuilder:validation:XValidation:rule="!has(self.maxSurge) || !has(self.maxUnavailable) || !((type(self.maxSurge) == int ? self.maxSurge == 0 : self.maxSurge == '0%') && (type(self.maxUnavailable) == int ? self.maxUnavailable == 0 : self.maxUnavailable == '0%'))",message="rollout.maxSurge and rollout.maxUnavailable cannot both be zero"
+type Rollout struct {
+	// MaxSurge pods above the desired count during a rollout; set together
+	// with maxUnavailable it overrides the quota-aware default.
+	// +optional
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 : self.matches('^(100|[1-9]?[0-9])%$')",message="rollout.maxSurge must be a count of at least 0 or a percentage from 0% to 100%"
+	MaxSurge *intstr.IntOrString `json:"maxSurge,omitempty"`
+	// MaxUnavailable pods during a rollout.
+	// +optional
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 : self.matches('^(100|[1-9]?[0-9])%$')",message="rollout.maxUnavailable must be a count of at least 0 or a percentage from 0% to 100%"
+	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+	// AllowDowntime lets a single-replica server whose quota has no room
+	// for a surge pod roll by stopping its pod first. Without it such a
+	// rollout is not started and the server reports Stalled with the numbers.
+	// +optional
+	AllowDowntime bool `json:"allowDowntime,omitempty"`
+}

@@ -117,7 +117,14 @@ func checkSpecArgs(rel triton.Release, spec servingv1alpha1.KalypsoTritonServerS
 			return err
 		}
 	}
-	params := make([]string, 0, len(spec.TritonConfig.Parameters))
+	// The parameters are checked beside the endpoints the spec enables, so
+	// that port rules between them (SageMaker, Vertex AI) see the real ports.
+	params := []string{flag("http-port", net.HTTPPort), flag("grpc-port", net.GRPCPort)}
+	if MetricsEnabled(spec) {
+		params = append(params, flag("metrics-port", net.MetricsPort))
+	} else {
+		params = append(params, flag("allow-metrics", false))
+	}
 	for _, p := range spec.TritonConfig.Parameters {
 		if err := triton.CheckParameterFor(rel, p.Name, p.Value); err != nil {
 			return invalidSpec("tritonConfig.parameters: %v", err)

@@ -73,9 +73,18 @@ func Deployment(in Input) (*appsv1ac.DeploymentApplyConfiguration, error) {
 	if err != nil {
 		return nil, err
 	}
+	template := corev1ac.PodTemplateSpec().
+		WithLabels(labels).
+		WithAnnotations(podAnnotations(in, spec)).
+		WithSpec(pod)
+	templateHash, err := hashOf(template)
+	if err != nil {
+		return nil, err
+	}
+	maxSurge, maxUnavailable := RolloutStrategy(spec.Rollout)
 	dep := appsv1ac.Deployment(srv.Name, srv.Namespace).
 		WithLabels(labels).
-		WithAnnotations(map[string]string{AnnotationTritonVersion: rel.Version}).
+		WithAnnotations(map[string]string{AnnotationTritonVersion: rel.Version, AnnotationTemplateHash: templateHash}).
 		WithOwnerReferences(ownerReference(srv)).
 		WithSpec(appsv1ac.DeploymentSpec().
 			WithSelector(metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(srv.Name))).
@@ -84,12 +93,9 @@ func Deployment(in Input) (*appsv1ac.DeploymentApplyConfiguration, error) {
 			WithStrategy(appsv1ac.DeploymentStrategy().
 				WithType("RollingUpdate").
 				WithRollingUpdate(appsv1ac.RollingUpdateDeployment().
-					WithMaxUnavailable(intstr.FromInt32(0)).
-					WithMaxSurge(intstr.FromInt32(1)))).
-			WithTemplate(corev1ac.PodTemplateSpec().
-				WithLabels(labels).
-				WithAnnotations(podAnnotations(in, spec)).
-				WithSpec(pod)))
+					WithMaxUnavailable(maxUnavailable).
+					WithMaxSurge(maxSurge))).
+			WithTemplate(template))
 	if spec.Autoscaling == nil {
 		// Without an autoscaler the spec owns replicas; with one, the field
 		// is left to the HorizontalPodAutoscaler.

@@ -119,7 +119,10 @@ func checkStructured(t ValueType, v string) error {
 	case CacheSetting:
 		return checkNamedSetting(v, "cache")
 	case HostPolicySetting:
-		return checkNamedSetting(v, "policy")
+		if err := checkNamedSetting(v, "policy"); err != nil {
+			return err
+		}
+		return checkHostPolicy(v)
 	case RateLimitResource:
 		return checkRateLimitResource(v)
 	case DeviceBytes:

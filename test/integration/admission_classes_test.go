@@ -43,7 +43,7 @@ var _ = Describe("Admission of specs that could not work", func() {
 			with(validServer(), "spec.tritonConfig", yamlValue(`{parameters: [{name: sagemaker-safe-port-range, value: "9000-9100"}]}`)),
 			"sagemaker-safe-port-range must include"),
 		Entry("an unknown host-policy setting",
-			with(validServer(), "spec.tritonConfig", yamlValue(`{parameters: [{name: host-policy, value: "gpu_0,memory=1"}]}`)), "numa-node or cpu-cores"),
+			with(validServer(), "spec.tritonConfig", yamlValue(`{parameters: [{name: host-policy, value: "gpu_0,memory=1"}]}`)), "the only settings Triton knows"),
 		Entry("a restricted health API",
 			with(validServer(), "spec.tritonConfig", yamlValue(`{parameters: [{name: http-restricted-api, value: "health:x-key=v"}]}`)), "must not restrict health"),
 		Entry("an S3 path Triton's endpoint pattern does not match",

@@ -171,7 +171,8 @@ func mutateRestrictions(r *rand.Rand, c *genCase) {
 }
 
 func mutateHostPolicy(r *rand.Rand, c *genCase) {
-	c.addParameter("host-policy", pick(r, "gpu_0", "cpu", "")+","+pick(r, "numa-node=0", "cpu-cores=0-7", "memory=1", "numa-node=")+"")
+	c.addParameter("host-policy", pick(r, "gpu_0", "cpu", "")+","+pick(r, "numa-node=0", "numa-node=63", "numa-node=64", "numa-node=abc",
+		"cpu-cores=0-7", "cpu-cores=0-3,8-11", "cpu-cores=4-1", "cpu-cores=5", "memory=1", "numa-node="))
 }
 
 func mutateS3Path(r *rand.Rand, c *genCase) {
@@ -341,6 +342,11 @@ func mutateStorage(r *rand.Rand, c *genCase) {
 }
 
 func mutateNetworking(r *rand.Rand, c *genCase) {
+	if r.IntN(2) == 0 {
+		base := pick(r, int64(8000), int64(9000), int64(8080), int64(8079))
+		c.spec["networking"] = map[string]any{"httpPort": base, "grpcPort": base + 1, "metricsPort": base + 2}
+		return
+	}
 	ports := []int64{8000, 8001, 8002, 8080, 9000, 1023, 65535}
 	c.spec["networking"] = map[string]any{"httpPort": pick(r, ports...), "grpcPort": pick(r, ports...), "metricsPort": pick(r, ports...)}
 }

@@ -29,6 +29,11 @@ func (r *Reconciler) applyChildren(ctx context.Context, srv *servingv1alpha1.Kal
 			}
 			continue
 		}
+		if child.GVK == render.DeploymentGVK && child.Object != nil {
+			if err := r.fitRollout(ctx, srv, child.Object); err != nil {
+				return nil, false, err
+			}
+		}
 		res, err := r.applyChild(ctx, srv, child)
 		if err != nil {
 			return nil, false, err

@@ -178,6 +178,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&servingv1alpha1.KalypsoApplication{}, handler.EnqueueRequestsFromMapFunc(r.serversOfApplication),
 			builder.WithPredicates(applicationChanged())).
 		WatchesRawSource(r.Secrets.Source(handler.EnqueueRequestsFromMapFunc(r.serversOfSecret))).
+		Watches(&corev1.ResourceQuota{}, handler.EnqueueRequestsFromMapFunc(r.serversAwaitingQuota)).
 		Watches(crd, handler.EnqueueRequestsFromMapFunc(r.serversWantingServiceMonitor), builder.OnlyMetadata,
 			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == serviceMonitorCRD }))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
