@@ -131,7 +131,7 @@ func TestRepository(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			st, err := resolveStorage(tc.uri, tc.app)
+			st, err := resolveStorage(tc.uri, tc.app, triton.Newest())
 			if tc.invalid {
 				var storageErr *InvalidStorageError
 				if !errors.As(err, &storageErr) {

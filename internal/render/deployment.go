@@ -54,11 +54,15 @@ func Deployment(in Input) (*appsv1ac.DeploymentApplyConfiguration, error) {
 	}
 	srv := in.Server
 	spec := withDefaults(srv.Spec)
-	st, err := resolveStorage(spec.StorageURI, in.Application)
+	rel, err := Release(spec.TritonConfig)
 	if err != nil {
 		return nil, err
 	}
-	st = withModelCache(st, spec)
+	st, err := resolveStorage(spec.StorageURI, in.Application, rel)
+	if err != nil {
+		return nil, err
+	}
+	st = withModelCache(st, spec, rel)
 	args, err := Args(spec, srv.Name, st.repository)
 	if err != nil {
 		return nil, err
@@ -69,10 +73,6 @@ func Deployment(in Input) (*appsv1ac.DeploymentApplyConfiguration, error) {
 		return nil, err
 	}
 
-	rel, err := Release(spec.TritonConfig)
-	if err != nil {
-		return nil, err
-	}
 	template := corev1ac.PodTemplateSpec().
 		WithLabels(labels).
 		WithAnnotations(podAnnotations(in, spec)).
@@ -136,7 +136,7 @@ func podSpec(spec servingv1alpha1.KalypsoTritonServerSpec, server string, st sto
 	volumes = append(volumes,
 		corev1ac.Volume().WithName("dshm").WithEmptyDir(corev1ac.EmptyDirVolumeSource().
 			WithMedium(corev1.StorageMediumMemory).WithSizeLimit(shm)),
-		corev1ac.Volume().WithName("tmp").WithEmptyDir(corev1ac.EmptyDirVolumeSource()),
+		corev1ac.Volume().WithName("tmp").WithEmptyDir(tmpVolume(st)),
 	)
 	volumes = append(volumes, st.volumes...)
 

@@ -5,6 +5,7 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/triton"
 )
 
 // The local copy of a cloud model repository. Triton downloads an s3://,
@@ -48,11 +49,22 @@ func modelCacheSize(spec servingv1alpha1.KalypsoTritonServerSpec) resource.Quant
 	return DefaultModelCacheSize
 }
 
+// mountDirectorySince is the first Triton release (2.38.0, NGC 23.09) whose
+// core honours TRITON_<STORE>_MOUNT_DIRECTORY; older ones copy into /tmp.
+const mountDirectorySince = 38
+
 // withModelCache adds the sized volume, its mount and Triton's variable to a
-// cloud repository's storage.
-func withModelCache(st storage, spec servingv1alpha1.KalypsoTritonServerSpec) storage {
+// cloud repository's storage. A release that ignores the variable copies
+// into /tmp, so there the /tmp volume gets the size instead.
+func withModelCache(st storage, spec servingv1alpha1.KalypsoTritonServerSpec, rel triton.Release) storage {
 	size := modelCacheSize(spec)
 	if size.IsZero() {
+		return st
+	}
+	if rel.Minor() < mountDirectorySince {
+		limit := size.DeepCopy()
+		limit.Add(tmpHeadroom)
+		st.tmpSizeLimit = &limit
 		return st
 	}
 	st.volumes = append(st.volumes, corev1ac.Volume().WithName(modelCacheVolume).
@@ -72,4 +84,13 @@ func ephemeralStorage(spec servingv1alpha1.KalypsoTritonServerSpec) (resource.Qu
 	}
 	size.Add(tmpHeadroom)
 	return size, true
+}
+
+// tmpVolume is the /tmp emptyDir, bounded when it holds the model copy.
+func tmpVolume(st storage) *corev1ac.EmptyDirVolumeSourceApplyConfiguration {
+	v := corev1ac.EmptyDirVolumeSource()
+	if st.tmpSizeLimit != nil {
+		v.WithSizeLimit(*st.tmpSizeLimit)
+	}
+	return v
 }

@@ -6,9 +6,11 @@ import (
 	"path"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/triton"
 )
 
 // Paths inside the tritonserver container.
@@ -34,6 +36,8 @@ type storage struct {
 	env        []*corev1ac.EnvVarApplyConfiguration
 	volumes    []*corev1ac.VolumeApplyConfiguration
 	mounts     []*corev1ac.VolumeMountApplyConfiguration
+	// tmpSizeLimit bounds /tmp when Triton copies the repository there.
+	tmpSizeLimit *resource.Quantity
 }
 
 // StorageTypeOf returns the object-store type a storage URI needs, or "" for pvc://.
@@ -52,7 +56,7 @@ func StorageTypeOf(uri string) servingv1alpha1.StorageType {
 
 // resolveStorage turns the server's storageUri and the Application's storage
 // settings into Triton's --model-repository and the pod's credentials.
-func resolveStorage(uri string, app *servingv1alpha1.KalypsoApplication) (storage, error) {
+func resolveStorage(uri string, app *servingv1alpha1.KalypsoApplication, rel triton.Release) (storage, error) {
 	var st *servingv1alpha1.Storage
 	if app != nil && app.Spec.Storage != nil {
 		st = app.Spec.Storage
@@ -77,6 +81,11 @@ func resolveStorage(uri string, app *servingv1alpha1.KalypsoApplication) (storag
 		}
 		if scheme == "gs" {
 			return gcsStorage(uri, st), nil
+		}
+		if (st == nil || st.SecretRef == nil) && rel.Minor() < azureIdentitySince {
+			return storage{}, invalidStorage("an as:// repository without storage.secretRef authenticates with the pod's "+
+				"workload identity, which Triton supports from release 2.69.0 (NGC 26.05); the image runs %s: "+
+				"give the application a secretRef with an account key, or pin a newer tag", rel)
 		}
 		return azureStorage(uri, st), nil
 	case "pvc":
@@ -138,9 +147,16 @@ func gcsStorage(uri string, st *servingv1alpha1.Storage) storage {
 	return out
 }
 
+// azureIdentitySince is the first Triton release (2.69.0, NGC 26.05) whose
+// Azure filesystem authenticates without an account key
+// (AZURE_STORAGE_AUTH_TYPE); "default" uses the Azure SDK's default chain,
+// which includes AKS workload identity.
+const azureIdentitySince = 69
+
 func azureStorage(uri string, st *servingv1alpha1.Storage) storage {
 	out := storage{repository: uri}
 	if st == nil || st.SecretRef == nil {
+		out.env = append(out.env, corev1ac.EnvVar().WithName("AZURE_STORAGE_AUTH_TYPE").WithValue("default"))
 		return out
 	}
 	out.env = append(out.env,

@@ -329,6 +329,10 @@ func mutateSizes(r *rand.Rand, c *genCase) {
 func mutateStorage(r *rand.Rand, c *genCase) {
 	c.spec["storageUri"] = pick(r, "s3://bucket/models", "gs://bucket/models", "as://acct123/container/models", "pvc://claim/models", "pvc://claim")
 	st := map[string]any{"secretRef": map[string]any{"name": "creds"}}
+	if r.IntN(3) == 0 {
+		delete(st, "secretRef") // workload identity
+		mutateRelease(r, c)
+	}
 	if r.IntN(2) == 0 {
 		st["type"] = pick(r, "s3", "gcs", "azure")
 	}
