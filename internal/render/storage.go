@@ -75,24 +75,30 @@ func resolveStorage(uri string, app *servingv1alpha1.KalypsoApplication, rel tri
 	case "s3":
 		return s3Storage(rest, st)
 	case "gs", "as":
-		if st != nil && (st.Endpoint != "" || st.Region != "") {
-			return storage{}, invalidStorage("the application's storage.endpoint and storage.region apply to "+
-				"S3-compatible stores only; Triton would ignore them for %s:// URIs", scheme)
-		}
-		if scheme == "gs" {
-			return gcsStorage(uri, st), nil
-		}
-		if (st == nil || st.SecretRef == nil) && rel.Minor() < azureIdentitySince {
-			return storage{}, invalidStorage("an as:// repository without storage.secretRef authenticates with the pod's "+
-				"workload identity, which Triton supports from release 2.69.0 (NGC 26.05); the image runs %s: "+
-				"give the application a secretRef with an account key, or pin a newer tag", rel)
-		}
-		return azureStorage(uri, st), nil
+		return objectStoreStorage(scheme, uri, st, rel)
 	case "pvc":
 		return pvcStorage(rest)
 	default:
 		return storage{}, invalidStorage("storageUri scheme %q is not one of s3, gs, as, pvc", scheme)
 	}
+}
+
+// objectStoreStorage resolves a gs:// or as:// repository, whose stores
+// take neither an endpoint nor a region.
+func objectStoreStorage(scheme, uri string, st *servingv1alpha1.Storage, rel triton.Release) (storage, error) {
+	if st != nil && (st.Endpoint != "" || st.Region != "") {
+		return storage{}, invalidStorage("the application's storage.endpoint and storage.region apply to "+
+			"S3-compatible stores only; Triton would ignore them for %s:// URIs", scheme)
+	}
+	if scheme == "gs" {
+		return gcsStorage(uri, st), nil
+	}
+	if (st == nil || st.SecretRef == nil) && rel.Minor() < azureIdentitySince {
+		return storage{}, invalidStorage("an as:// repository without storage.secretRef authenticates with the pod's "+
+			"workload identity, which Triton supports from release 2.69.0 (NGC 26.05); the image runs %s: "+
+			"give the application a secretRef with an account key, or pin a newer tag", rel)
+	}
+	return azureStorage(uri, st), nil
 }
 
 func s3Storage(rest string, st *servingv1alpha1.Storage) (storage, error) {
