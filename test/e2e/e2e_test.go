@@ -160,6 +160,47 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 			HaveField("Message", ContainSubstring("exceeded quota")))))
 	})
 
+	It("rolls out within a GPU quota that is exactly full, and says how many GPUs a bigger pod misses", func() {
+		Expect(k8sClient.Delete(ctx, &servingv1alpha1.KalypsoTritonServer{ObjectMeta: metav1.ObjectMeta{Namespace: prodNS, Name: "greedy"}})).To(Succeed())
+		full := fixture.Server(prodNS, "full", fixture.WithApplication("prod-app"),
+			fixture.WithStorageURI("s3://kalypso-models/recommendation/v1/"), fixture.WithReplicas(2), fixture.WithGPUs(1))
+		Expect(k8sClient.Create(ctx, full)).To(Succeed())
+		Eventually(server(prodNS, "full")).Should(Satisfy(fixture.ServerReady)) // 4 of 4 GPUs in use
+
+		start := time.Now()
+		Eventually(func(g Gomega) {
+			s := server(prodNS, "gpu")(g)
+			s.Spec.TritonConfig.Tag = "25.04-py3"
+			g.Expect(k8sClient.Update(ctx, s)).To(Succeed())
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			pods := runningPods(prodNS, "gpu")(g)
+			g.Expect(pods).To(HaveLen(2))
+			for _, p := range pods {
+				g.Expect(p.Spec.Containers[0].Image).To(HaveSuffix(":25.04-py3"))
+			}
+			g.Expect(server(prodNS, "gpu")(g)).To(Satisfy(fixture.ServerReady))
+		}, 3*time.Minute).Should(Succeed())
+		var dep appsv1.Deployment
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: prodNS, Name: "gpu"}, &dep)).To(Succeed())
+		Expect(dep.Spec.Strategy.RollingUpdate.MaxSurge.IntValue()).To(Equal(0), "no room for a surge pod")
+		AddReportEntry("rollout with a full GPU quota", fmt.Sprintf("2 replicas replaced one at a time in %s", time.Since(start).Round(time.Second)))
+
+		Eventually(func(g Gomega) {
+			s := server(prodNS, "gpu")(g)
+			s.Spec.GPUs = ptr.To[int32](2)
+			g.Expect(k8sClient.Update(ctx, s)).To(Succeed())
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			c := meta.FindStatusCondition(server(prodNS, "gpu")(g).Status.Conditions, servingv1alpha1.ConditionStalled)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(servingv1alpha1.ReasonQuotaExceeded))
+			g.Expect(c.Message).To(ContainSubstring("requests.nvidia.com/gpu hard 4, used 4, a pod needs 2, missing 1"))
+		}).Should(Succeed())
+		Expect(runningPods(prodNS, "gpu")(Default)).To(HaveLen(2), "the running pods keep serving")
+		Expect(k8sClient.Delete(ctx, full)).To(Succeed())
+	})
+
 	It("reports a server that no node can hold as not Ready, with the reason", func() {
 		// stage has no quota; no node has 9 GPUs.
 		huge := fixture.Server(stageNS, "huge", fixture.WithApplication("stage-app"), fixture.WithStorageURI("pvc://models/huge"),
