@@ -135,3 +135,61 @@ type ContainerResources struct {
 	// +kubebuilder:validation:MaxProperties=7
 	Requests corev1.ResourceList `json:"requests,omitempty"`
 }
+
+// EnvVar is a core/v1 EnvVar: a value, or a value from a key of a Secret or
+// ConfigMap of the server's namespace, or from a field of the pod.
+// +kubebuilder:validation:XValidation:rule="!has(self.valueFrom) || !has(self.value) || size(self.value) == 0",message="env[]: give value or valueFrom, not both"
+type EnvVar struct {
+	// Name of the variable: printable ASCII other than '='.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[ -<>-~]+$`
+	Name string `json:"name"`
+	// Value of the variable.
+	// +optional
+	// +kubebuilder:validation:MaxLength=32768
+	Value string `json:"value,omitempty"`
+	// ValueFrom takes the value from a Secret, a ConfigMap or the pod.
+	// +optional
+	ValueFrom *EnvVarSource `json:"valueFrom,omitempty"`
+}
+
+// EnvVarSource is one source of a variable's value.
+// +kubebuilder:validation:XValidation:rule="[has(self.secretKeyRef), has(self.configMapKeyRef), has(self.fieldRef)].filter(x, x).size() == 1",message="env[].valueFrom needs exactly one of secretKeyRef, configMapKeyRef and fieldRef"
+type EnvVarSource struct {
+	// SecretKeyRef selects a key of a Secret in the server's namespace.
+	// +optional
+	SecretKeyRef *KeySelector `json:"secretKeyRef,omitempty"`
+	// ConfigMapKeyRef selects a key of a ConfigMap in the server's namespace.
+	// +optional
+	ConfigMapKeyRef *KeySelector `json:"configMapKeyRef,omitempty"`
+	// FieldRef selects a field of the pod.
+	// +optional
+	FieldRef *FieldSelector `json:"fieldRef,omitempty"`
+}
+
+// KeySelector names a key of a Secret or ConfigMap.
+type KeySelector struct {
+	// Name of the Secret or ConfigMap.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+	// Key in it.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key"`
+	// Optional: the variable is left unset when the key is missing.
+	// +optional
+	Optional *bool `json:"optional,omitempty"`
+}
+
+// FieldSelector selects a field of the pod.
+type FieldSelector struct {
+	// FieldPath, one of the pod fields Kubernetes exposes to variables.
+	// +required
+	// +kubebuilder:validation:Enum=metadata.name;metadata.namespace;metadata.uid;spec.nodeName;spec.serviceAccountName;status.hostIP;status.hostIPs;status.podIP;status.podIPs
+	FieldPath string `json:"fieldPath"`
+}

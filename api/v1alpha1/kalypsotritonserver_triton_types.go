@@ -118,7 +118,7 @@ type TritonConfig struct {
 // +kubebuilder:validation:XValidation:rule="!(self.name in ['cuda-memory-pool-byte-size','cuda-virtual-address-size']) || self.value.matches('^[0-9]{1,9}:[0-9]{1,19}$')",message="parameters[].value: this option is <gpu id>:<bytes>"
 // +kubebuilder:validation:XValidation:rule="self.name != 'model-load-gpu-limit' || self.value.matches('^[0-9]{1,9}:(0?[.][0-9]{1,8}|0|1|1[.]0{1,8})$')",message="parameters[].value: model-load-gpu-limit is <gpu id>:<fraction from 0 to 1>"
 // +kubebuilder:validation:XValidation:rule="self.name != 'sagemaker-safe-port-range' || (self.value.matches('^[0-9]{1,5}-[0-9]{1,5}$') && int(self.value.split('-')[0]) >= 1 && int(self.value.split('-')[1]) <= 65535 && int(self.value.split('-')[0]) <= int(self.value.split('-')[1]))",message="parameters[].value: sagemaker-safe-port-range is <low>-<high> with 1 <= low <= high <= 65535"
-// +kubebuilder:validation:XValidation:rule="!(self.name in ['grpc-header-forward-pattern','http-header-forward-pattern']) || (self.value.matches('^[A-Za-z0-9_.*+?^$|()-]{1,256}$') && ('x'.matches(self.value) || true))",message="parameters[].value: a header forward pattern is a regular expression over header names (letters, digits, _ - . and regex operators)"
+// +kubebuilder:validation:XValidation:rule="!(self.name in ['grpc-header-forward-pattern','http-header-forward-pattern']) || (self.value.matches('^[A-Za-z0-9_.*+?^$|()-]{1,256}$') && ('x'.matches(self.value) || !'x'.matches(self.value)))",message="parameters[].value: a header forward pattern is a regular expression over header names (letters, digits, _ - . and regex operators)"
 type TritonParameter struct {
 	// Name of the option without dashes, e.g. model-load-thread-count.
 	// +required

@@ -1,7 +1,6 @@
 package v1alpha1
 
 import (
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -135,15 +134,15 @@ type KalypsoTritonServerSpec struct {
 	ModelCacheSize *resource.Quantity `json:"modelCacheSize,omitempty"`
 
 	// Env adds environment variables to the tritonserver container: values,
-	// or valueFrom a Secret or ConfigMap of the server's namespace (for
+	// or valueFrom a Secret or ConfigMap of the server's namespace or a pod field (for
 	// example HF_TOKEN for vLLM, LD_PRELOAD of tcmalloc, proxies, CA bundle
 	// paths). The storage variables the operator sets are refused.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=64
-	// +kubebuilder:validation:XValidation:rule="self.all(e, !(e.name in ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_DEFAULT_REGION', 'GOOGLE_APPLICATION_CREDENTIALS', 'AZURE_STORAGE_ACCOUNT', 'AZURE_STORAGE_KEY']))",message="env must not set the storage variables the operator sets from the KalypsoApplication (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_DEFAULT_REGION, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_KEY)"
-	Env []corev1.EnvVar `json:"env,omitempty"`
+	// +kubebuilder:validation:XValidation:rule="self.all(e, !(e.name in ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_DEFAULT_REGION', 'GOOGLE_APPLICATION_CREDENTIALS', 'AZURE_STORAGE_ACCOUNT', 'AZURE_STORAGE_KEY', 'AZURE_STORAGE_AUTH_TYPE', 'TRITON_AWS_MOUNT_DIRECTORY', 'TRITON_GCS_MOUNT_DIRECTORY', 'TRITON_AZURE_MOUNT_DIRECTORY']))",message="env must not set the variables the operator sets from the KalypsoApplication and the model cache (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_DEFAULT_REGION, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_KEY, AZURE_STORAGE_AUTH_TYPE, TRITON_AWS_MOUNT_DIRECTORY, TRITON_GCS_MOUNT_DIRECTORY, TRITON_AZURE_MOUNT_DIRECTORY)"
+	Env []EnvVar `json:"env,omitempty"`
 
 	// PodDisruptionBudget applies when more than one replica runs.
 	// +optional

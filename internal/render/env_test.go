@@ -17,10 +17,9 @@ import (
 // references passed through as written.
 func TestDeploymentEnvPassThrough(t *testing.T) {
 	s := spec()
-	s.Env = []corev1.EnvVar{
+	s.Env = []servingv1alpha1.EnvVar{
 		{Name: "LD_PRELOAD", Value: "/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4"},
-		{Name: "HF_TOKEN", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-			LocalObjectReference: corev1.LocalObjectReference{Name: "hf"}, Key: "token"}}},
+		{Name: "HF_TOKEN", ValueFrom: &servingv1alpha1.EnvVarSource{SecretKeyRef: &servingv1alpha1.KeySelector{Name: "hf", Key: "token"}}},
 	}
 	srv := &servingv1alpha1.KalypsoTritonServer{ObjectMeta: metav1.ObjectMeta{Name: "llm", Namespace: "ns", UID: "u"}, Spec: s}
 	app := &servingv1alpha1.KalypsoApplication{ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: "ns"},

@@ -245,7 +245,7 @@ var _ = Describe("Admission", Ordered, ContinueOnFailure, func() {
 		Entry("a server with a model cache too small to hold a model",
 			with(validServer(), "spec.modelCacheSize", "1Mi"), "modelCacheSize must be at least 64Mi"),
 		Entry("a server setting a storage credential through env",
-			with(validServer(), "spec.env", yamlValue(`[{name: AWS_ACCESS_KEY_ID, value: x}]`)), "env must not set the storage variables"),
+			with(validServer(), "spec.env", yamlValue(`[{name: AWS_ACCESS_KEY_ID, value: x}]`)), "env must not set the variables the operator sets"),
 		Entry("a server setting one env name twice",
 			with(validServer(), "spec.env", yamlValue(`[{name: HF_HOME, value: /a}, {name: HF_HOME, value: /b}]`)), "spec.env[1]"),
 		Entry("a project whose quota key carries a requests. prefix",

@@ -322,7 +322,19 @@ func mutateSizes(r *rand.Rand, c *genCase) {
 	case 1:
 		c.path("tritonConfig")["pythonBackend"] = map[string]any{"shmSize": pick(r, "0", "-1Mi", "1Gi", "512Ki")}
 	default:
-		c.spec["env"] = []any{map[string]any{"name": pick(r, "HF_HOME", "AWS_ACCESS_KEY_ID"), "value": "x"}}
+		e := map[string]any{"name": pick(r, "HF_HOME", "AWS_ACCESS_KEY_ID", "a=b", "", "LD_PRELOAD", "1X", "my var")}
+		switch r.IntN(4) {
+		case 0:
+			e["value"] = pick(r, "x", "")
+		case 1:
+			e["valueFrom"] = map[string]any{"secretKeyRef": map[string]any{"name": pick(r, "hf", "", "Bad_Name"), "key": pick(r, "token", "", "a/b")}}
+		case 2:
+			e["valueFrom"] = map[string]any{"fieldRef": map[string]any{"fieldPath": pick(r, "status.podIP", "spec.nodeName", "spec.foo")}}
+		default:
+			e["value"] = "x"
+			e["valueFrom"] = map[string]any{"configMapKeyRef": map[string]any{"name": "proxy", "key": "url"}}
+		}
+		c.spec["env"] = []any{e}
 	}
 }
 
