@@ -1,7 +1,6 @@
 package v1alpha1
 
 import (
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -56,7 +55,7 @@ type Scheduling struct {
 	Tolerations []Toleration `json:"tolerations,omitempty"`
 	// Affinity for the pods.
 	// +optional
-	Affinity *corev1.Affinity `json:"affinity,omitempty"`
+	Affinity *Affinity `json:"affinity,omitempty"`
 	// TopologySpreadConstraints for the pods; their label selectors default
 	// to the server's pods.
 	// +optional

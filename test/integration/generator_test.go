@@ -217,7 +217,27 @@ func mutateScheduling(r *rand.Rand, c *genCase) {
 		}
 		s["topologySpreadConstraints"] = pick(r, []any{ts}, []any{ts, ts})
 	case 3:
-		s["priorityClassName"] = pick(r, "high", "High_Prio", "system-node-critical")
+		if r.IntN(2) == 0 {
+			s["priorityClassName"] = pick(r, "high", "High_Prio", "system-node-critical")
+			return
+		}
+		req := map[string]any{"key": pick(r, "gpu", "bad key", "nvidia.com/gpu.count"), "operator": pick(r, "In", "NotIn", "Exists", "Gt", "Resembles")}
+		if r.IntN(3) > 0 {
+			req["values"] = pick(r, []any{"a100"}, []any{"4"}, []any{}, []any{"x", "y"})
+		}
+		term := map[string]any{"matchExpressions": []any{req}}
+		if r.IntN(4) == 0 {
+			term["matchFields"] = []any{map[string]any{"key": pick(r, "metadata.name", "spec.x"), "operator": "In", "values": []any{"node-1"}}}
+		}
+		podTerm := map[string]any{"topologyKey": pick(r, "kubernetes.io/hostname", "", "bad key"),
+			"labelSelector": map[string]any{"matchLabels": map[string]any{"app": pick(r, "srv", "bad value!")}}}
+		s["affinity"] = pick[any](r,
+			map[string]any{"nodeAffinity": map[string]any{"requiredDuringSchedulingIgnoredDuringExecution": map[string]any{"nodeSelectorTerms": []any{term}}}},
+			map[string]any{"nodeAffinity": map[string]any{"preferredDuringSchedulingIgnoredDuringExecution": []any{
+				map[string]any{"weight": pick(r, int64(1), int64(0), int64(101)), "preference": term}}}},
+			map[string]any{"podAntiAffinity": map[string]any{"requiredDuringSchedulingIgnoredDuringExecution": []any{podTerm}}},
+			map[string]any{"podAffinity": map[string]any{"preferredDuringSchedulingIgnoredDuringExecution": []any{
+				map[string]any{"weight": int64(50), "podAffinityTerm": podTerm}}}})
 	default:
 		s["runtimeClassName"] = pick(r, "nvidia", "Nvidia GPU")
 	}
