@@ -78,7 +78,8 @@ func stormUpdate(ns, name string, i int, conflicts *atomic.Int64) error {
 		if err := k8sClient.Get(ctx, key(ns, name), &s); err != nil {
 			return err
 		}
-		s.Spec.TritonConfig.Tag = fmt.Sprintf("storm-%03d", i)
+		// A custom tag per update (with the release it runs) names the last one.
+		s.Spec.TritonConfig.Tag, s.Spec.TritonConfig.TritonVersion = fmt.Sprintf("storm-%03d", i), "2.53.0"
 		s.Spec.Replicas = ptr.To(int32(1 + i%4))
 		err := k8sClient.Update(ctx, &s)
 		if !apierrors.IsConflict(err) {

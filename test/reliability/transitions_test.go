@@ -8,7 +8,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
@@ -60,6 +62,9 @@ func randomEdit(rng *rand.Rand, server string) specEdit {
 			maxReplicas := ptr.Deref(s.Replicas, 1) + int32(n%3)
 			s.Autoscaling = &servingv1alpha1.Autoscaling{MinReplicas: 1, MaxReplicas: maxReplicas,
 				TargetCPUUtilizationPercentage: ptr.To[int32](70)}
+			if s.Resources.Requests == nil {
+				s.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")}
+			}
 			return fmt.Sprintf("autoscaling on (1..%d)", maxReplicas)
 		}
 	case 3:
@@ -136,7 +141,7 @@ func transitionSpecs() {
 
 		// The oracle can fail: the same children do not match another spec.
 		control := getServer(Default, ns, name)
-		control.Spec.TritonConfig.Tag = "oracle-control"
+		control.Spec.TritonConfig.Tag, control.Spec.TritonConfig.TritonVersion = "oracle-control", "2.53.0"
 		Expect(childMismatches(control)).NotTo(BeEmpty(), "the oracle accepts children of another spec")
 
 		fixture.Figure(AddReportEntry, "transitions", "%d sequences x %d edits (seed %d), %d failures, observedGeneration caught up p50 %s, p99 %s",
