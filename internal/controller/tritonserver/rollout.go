@@ -156,7 +156,8 @@ func shortfall(quotas []corev1.ResourceQuota, pod, freed corev1.ResourceList) st
 // namespace that wait for room in a quota; the others are not woken.
 func (r *Reconciler) serversAwaitingQuota(ctx context.Context, o client.Object) []reconcile.Request {
 	var servers servingv1alpha1.KalypsoTritonServerList
-	if err := r.List(ctx, &servers, client.InNamespace(o.GetNamespace())); err != nil {
+	// Read-only: no copy of every server of the namespace per quota update.
+	if err := r.List(ctx, &servers, client.InNamespace(o.GetNamespace()), client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
 	var out []reconcile.Request
