@@ -7,10 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
-	"github.com/kalypsoserving/kalypso-serving/internal/apply"
 )
 
 // The spec's env follows the storage variables, in order, with valueFrom
@@ -86,20 +84,11 @@ func TestDeploymentProbeTiming(t *testing.T) {
 func TestDeploymentModelCache(t *testing.T) {
 	render := func(s servingv1alpha1.KalypsoTritonServerSpec) *corev1.PodSpec {
 		t.Helper()
-		srv := &servingv1alpha1.KalypsoTritonServer{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns", UID: "u"}, Spec: s}
-		dep, err := Deployment(Input{Server: srv, Application: &servingv1alpha1.KalypsoApplication{}})
+		pod, err := podOf(t, s, &servingv1alpha1.KalypsoApplication{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		u, err := apply.ToUnstructured(dep.Spec.Template.Spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var pod corev1.PodSpec
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &pod); err != nil {
-			t.Fatal(err)
-		}
-		return &pod
+		return pod
 	}
 	cacheOf := func(pod *corev1.PodSpec) (size, request string, env string) {
 		for _, v := range pod.Volumes {

@@ -80,18 +80,11 @@ func keepStrategy(desired *unstructured.Unstructured, live *appsv1.RollingUpdate
 	if live == nil || live.MaxSurge == nil || live.MaxUnavailable == nil {
 		return nil
 	}
-	return unstructured.SetNestedField(desired.Object, map[string]any{
-		"maxSurge": intOrString(live.MaxSurge.String(), live.MaxSurge.Type == 0, live.MaxSurge.IntValue()),
-		"maxUnavailable": intOrString(live.MaxUnavailable.String(), live.MaxUnavailable.Type == 0,
-			live.MaxUnavailable.IntValue()),
-	}, "spec", "strategy", "rollingUpdate")
-}
-
-func intOrString(s string, isInt bool, n int) any {
-	if isInt {
-		return int64(n)
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(live)
+	if err != nil {
+		return err
 	}
-	return s
+	return unstructured.SetNestedField(desired.Object, u, "spec", "strategy", "rollingUpdate")
 }
 
 // podUsage is what one pod counts against a quota, by quota key: limits
