@@ -73,6 +73,7 @@ func (r *Reconciler) reconcile(ctx context.Context, app *servingv1alpha1.Kalypso
 		return conditions.Outcome{}, fmt.Errorf("listing servers: %w", err)
 	}
 	summarize(st, servers.Items)
+	summarizeModels(st, servers.Items)
 
 	nsProject, err := r.namespaceProject(ctx, app.Namespace)
 	if err != nil {
@@ -210,7 +211,9 @@ func coalescedApplicationOfServer() handler.TypedEventHandler[client.Object, rec
 }
 
 // serverSummaryChanged passes server events that change what the
-// Application shows of it: creation, deletion, storage URI, readiness or endpoint.
+// Application shows of it: creation, deletion, storage URI, readiness,
+// endpoint, or which models it lists and serves (not a model's reason text
+// alone).
 func serverSummaryChanged() predicate.Predicate {
 	return predicate.Funcs{
 		UpdateFunc: func(e event.UpdateEvent) bool {
@@ -221,7 +224,8 @@ func serverSummaryChanged() predicate.Predicate {
 			}
 			return o.Spec.StorageURI != n.Spec.StorageURI ||
 				serverReady(o) != serverReady(n) ||
-				!equality.Semantic.DeepEqual(o.Status.Endpoints, n.Status.Endpoints)
+				!equality.Semantic.DeepEqual(o.Status.Endpoints, n.Status.Endpoints) ||
+				!modelsViewEqual(o.Status.Models, n.Status.Models)
 		},
 	}
 }

@@ -2,6 +2,7 @@ package application
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -117,4 +118,116 @@ func compareSummaries(a, b servingv1alpha1.ServerSummary) int {
 		return c
 	}
 	return strings.Compare(a.Endpoint, b.Endpoint)
+}
+
+// maxModelSummaries bounds KalypsoApplicationStatus.ModelSummaries; it must
+// match the MaxItems marker on that field.
+const maxModelSummaries = 20
+
+// modelTally is one model being counted across the servers; last is one
+// more than the index of the last server counted, so that a name a server
+// lists twice counts once for it.
+type modelTally struct {
+	sum       servingv1alpha1.ModelSummary
+	last      int
+	lastReady bool
+}
+
+// summarizeModels counts the distinct models the Application's servers
+// report and lists at most maxModelSummaries of them: those no Ready server
+// serves first, then by name. A model counts for a server's ReadyServers
+// when the server is Ready and serves it on every ready replica (READY with
+// at least one ready replica). The order does not depend on the order of
+// servers.
+func summarizeModels(status *servingv1alpha1.KalypsoApplicationStatus, servers []servingv1alpha1.KalypsoTritonServer) {
+	tallies := map[string]*modelTally{}
+	for i := range servers {
+		s := &servers[i]
+		ready := serverReady(s)
+		for j := range s.Status.Models {
+			m := &s.Status.Models[j]
+			t := tallies[m.Name]
+			if t == nil {
+				t = &modelTally{sum: servingv1alpha1.ModelSummary{Name: m.Name}}
+				tallies[m.Name] = t
+			}
+			if t.last != i+1 {
+				t.last, t.lastReady = i+1, false
+				t.sum.Servers++
+			}
+			if ready && !t.lastReady && modelServed(m) {
+				t.lastReady = true
+				t.sum.ReadyServers++
+			}
+		}
+	}
+
+	all := make([]servingv1alpha1.ModelSummary, 0, len(tallies))
+	var readyModels int32
+	for _, t := range tallies {
+		if t.sum.ReadyServers > 0 {
+			readyModels++
+		}
+		all = append(all, t.sum)
+	}
+	slices.SortFunc(all, compareModelSummaries)
+
+	status.Models = int32(len(all)) //nolint:gosec // bounded by the servers' bounded lists
+	status.ReadyModels = readyModels
+	status.ModelSummaries = nil
+	status.OmittedModels = 0
+	if len(all) == 0 {
+		return
+	}
+	n := min(len(all), maxModelSummaries)
+	// A copy, so the status does not keep the whole sorted array alive.
+	status.ModelSummaries = slices.Clone(all[:n])
+	status.OmittedModels = int32(len(all) - n) //nolint:gosec // bounded by the servers' bounded lists
+}
+
+// modelServed is what the Application reads of one model of a server:
+// every ready replica serves it, and there is at least one.
+func modelServed(m *servingv1alpha1.ModelStatus) bool {
+	return m.State == servingv1alpha1.ModelStateReady && m.ReadyReplicas > 0
+}
+
+// compareModelSummaries orders models no Ready server serves before the
+// others, then by name, which is unique among the summaries.
+func compareModelSummaries(a, b servingv1alpha1.ModelSummary) int {
+	if aw, bw := a.ReadyServers == 0, b.ReadyServers == 0; aw != bw {
+		if aw {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a.Name, b.Name)
+}
+
+// modelsViewEqual reports whether two lists of a server's models look the
+// same to summarizeModels: the same names, each served (modelServed) alike.
+// Reasons, versions and replica counts above zero are not looked at.
+func modelsViewEqual(a, b []servingv1alpha1.ModelStatus) bool {
+	if len(a) == len(b) {
+		same := true
+		for i := range a {
+			if a[i].Name != b[i].Name || modelServed(&a[i]) != modelServed(&b[i]) {
+				same = false
+				break
+			}
+		}
+		if same {
+			return true
+		}
+	}
+	// Reordered (or resized) lists: compare by name.
+	return maps.Equal(modelsView(a), modelsView(b))
+}
+
+// modelsView maps each model name to whether some entry of it is served.
+func modelsView(models []servingv1alpha1.ModelStatus) map[string]bool {
+	out := make(map[string]bool, len(models))
+	for i := range models {
+		out[models[i].Name] = out[models[i].Name] || modelServed(&models[i])
+	}
+	return out
 }

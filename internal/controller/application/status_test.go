@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/conditions"
@@ -270,4 +271,181 @@ func checkManyNotReady(t *testing.T, srvs []servingv1alpha1.KalypsoTritonServer)
 func isReady(s *servingv1alpha1.KalypsoTritonServer) bool {
 	return s.Status.ObservedGeneration == s.Generation && len(s.Status.Conditions) == 1 &&
 		s.Status.Conditions[0].Status == metav1.ConditionTrue
+}
+
+// model is a model status: served on replicas ready replicas when state is
+// READY.
+func model(name string, state servingv1alpha1.ModelState, replicas int32) servingv1alpha1.ModelStatus {
+	m := servingv1alpha1.ModelStatus{Name: name, State: state, ReadyReplicas: replicas}
+	if state != servingv1alpha1.ModelStateReady {
+		m.Reason = "loading " + name
+	}
+	return m
+}
+
+// modelServer is namedServer listing models in its status.
+func modelServer(name string, ready bool, models ...servingv1alpha1.ModelStatus) servingv1alpha1.KalypsoTritonServer {
+	s := namedServer(name, ready)
+	s.Status.Models = models
+	return s
+}
+
+func TestSummarizeModels(t *testing.T) {
+	const ready = servingv1alpha1.ModelStateReady
+	var st servingv1alpha1.KalypsoApplicationStatus
+	summarizeModels(&st, []servingv1alpha1.KalypsoTritonServer{
+		modelServer("s1", true, model("resnet", ready, 2), model("bert", servingv1alpha1.ModelStateLoading, 0), model("gpt", ready, 1)),
+		modelServer("s2", true, model("resnet", ready, 1), model("bert", ready, 0), model("yolo", servingv1alpha1.ModelStateUnavailable, 1)),
+		// Not Ready: its READY models do not count as ready.
+		modelServer("s3", false, model("resnet", ready, 1), model("clip", ready, 1)),
+		modelServer("s4", true),
+	})
+	want := []servingv1alpha1.ModelSummary{
+		{Name: "bert", Servers: 2, ReadyServers: 0}, // READY with no ready replica is not served
+		{Name: "clip", Servers: 1, ReadyServers: 0},
+		{Name: "yolo", Servers: 1, ReadyServers: 0},
+		{Name: "gpt", Servers: 1, ReadyServers: 1},
+		{Name: "resnet", Servers: 3, ReadyServers: 2},
+	}
+	if st.Models != 5 || st.ReadyModels != 2 || st.OmittedModels != 0 {
+		t.Fatalf("counts: models %d, ready %d, omitted %d", st.Models, st.ReadyModels, st.OmittedModels)
+	}
+	if !slices.Equal(st.ModelSummaries, want) {
+		t.Fatalf("summaries\n%+v\nwant\n%+v", st.ModelSummaries, want)
+	}
+
+	// A stale Ready condition is not Ready either; a name listed twice by
+	// one server counts once for it.
+	stale := modelServer("s5", true, model("gpt", ready, 1), model("gpt", ready, 1))
+	stale.Generation = 3
+	summarizeModels(&st, []servingv1alpha1.KalypsoTritonServer{stale,
+		modelServer("s6", true, model("gpt", servingv1alpha1.ModelStateLoading, 0), model("gpt", ready, 1))})
+	if want := []servingv1alpha1.ModelSummary{{Name: "gpt", Servers: 2, ReadyServers: 1}}; !slices.Equal(st.ModelSummaries, want) ||
+		st.Models != 1 || st.ReadyModels != 1 {
+		t.Fatalf("stale server and duplicates: %+v", st)
+	}
+
+	// No servers, or servers without models: zeros and nothing listed.
+	for _, srvs := range [][]servingv1alpha1.KalypsoTritonServer{nil, {modelServer("s7", true)}} {
+		summarizeModels(&st, srvs)
+		if st.Models != 0 || st.ReadyModels != 0 || st.OmittedModels != 0 || st.ModelSummaries != nil {
+			t.Fatalf("no models: %+v", st)
+		}
+	}
+}
+
+// manyModels is servers servers sharing total models: each model on every
+// third server, every fifth model served nowhere. It returns the servers and
+// the names of the models not served and served, sorted.
+func manyModels(total, servers int) (srvs []servingv1alpha1.KalypsoTritonServer, waiting, served []string) {
+	for i := range total {
+		name := fmt.Sprintf("model-%03d", i)
+		if i%5 == 0 {
+			waiting = append(waiting, name)
+		} else {
+			served = append(served, name)
+		}
+	}
+	srvs = make([]servingv1alpha1.KalypsoTritonServer, 0, servers)
+	for s := range servers {
+		var models []servingv1alpha1.ModelStatus
+		for i := range total {
+			if (i+s)%3 != 0 {
+				continue
+			}
+			m := model(fmt.Sprintf("model-%03d", i), servingv1alpha1.ModelStateReady, 1)
+			if i%5 == 0 {
+				m = model(m.Name, servingv1alpha1.ModelStateLoading, 0)
+			}
+			models = append(models, m)
+		}
+		srvs = append(srvs, modelServer(fmt.Sprintf("server-%02d", s), true, models...))
+	}
+	return srvs, waiting, served
+}
+
+// TestSummarizeModelsBound checks the 20-entry bound, that models no Ready
+// server serves come first, and that the order of servers and of their
+// models does not matter.
+func TestSummarizeModelsBound(t *testing.T) {
+	const total, servers = 60, 30
+	srvs, wantWaiting, wantServed := manyModels(total, servers)
+
+	var st servingv1alpha1.KalypsoApplicationStatus
+	summarizeModels(&st, srvs)
+	if st.Models != total || int(st.ReadyModels) != len(wantServed) || st.OmittedModels != total-maxModelSummaries ||
+		len(st.ModelSummaries) != maxModelSummaries {
+		t.Fatalf("models %d, ready %d, omitted %d, listed %d", st.Models, st.ReadyModels, st.OmittedModels, len(st.ModelSummaries))
+	}
+	want := append(slices.Clone(wantWaiting), wantServed[:maxModelSummaries-len(wantWaiting)]...)
+	got := make([]string, 0, len(st.ModelSummaries))
+	for _, m := range st.ModelSummaries {
+		got = append(got, m.Name)
+		if m.Servers != servers/3 || (m.ReadyServers == 0) != slices.Contains(wantWaiting, m.Name) {
+			t.Fatalf("entry %+v", m)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("order\n%v\nwant\n%v", got, want)
+	}
+	if cap(st.ModelSummaries) >= total {
+		t.Fatalf("summaries keep an array of %d entries", cap(st.ModelSummaries))
+	}
+
+	checkModelsDeterministic(t, srvs, &st)
+}
+
+// checkModelsDeterministic: the same servers and models in any order give
+// the same status.
+func checkModelsDeterministic(t *testing.T, srvs []servingv1alpha1.KalypsoTritonServer, first *servingv1alpha1.KalypsoApplicationStatus) {
+	t.Helper()
+	rng := rand.New(rand.NewSource(3))
+	for range 5 {
+		rng.Shuffle(len(srvs), func(i, j int) { srvs[i], srvs[j] = srvs[j], srvs[i] })
+		for i := range srvs {
+			ms := srvs[i].Status.Models
+			rng.Shuffle(len(ms), func(a, b int) { ms[a], ms[b] = ms[b], ms[a] })
+		}
+		var again servingv1alpha1.KalypsoApplicationStatus
+		summarizeModels(&again, srvs)
+		if !slices.Equal(again.ModelSummaries, first.ModelSummaries) || again.Models != first.Models ||
+			again.ReadyModels != first.ReadyModels || again.OmittedModels != first.OmittedModels {
+			t.Fatalf("shuffled input changed the summary: %+v", again.ModelSummaries)
+		}
+	}
+}
+
+func TestServerSummaryChangedModels(t *testing.T) {
+	const ready = servingv1alpha1.ModelStateReady
+	base := modelServer("s", true, model("a", ready, 2), model("b", servingv1alpha1.ModelStateLoading, 0))
+	cases := []struct {
+		name   string
+		models []servingv1alpha1.ModelStatus
+		want   bool
+	}{
+		{"unchanged", []servingv1alpha1.ModelStatus{model("a", ready, 2), model("b", servingv1alpha1.ModelStateLoading, 0)}, false},
+		{"a reason only", []servingv1alpha1.ModelStatus{model("a", ready, 2),
+			{Name: "b", State: servingv1alpha1.ModelStateLoading, Reason: "still loading: 40%"}}, false},
+		{"another state that is not READY", []servingv1alpha1.ModelStatus{model("a", ready, 2), model("b", servingv1alpha1.ModelStateUnavailable, 0)}, false},
+		{"fewer ready replicas, still some", []servingv1alpha1.ModelStatus{model("a", ready, 1), model("b", servingv1alpha1.ModelStateLoading, 0)}, false},
+		{"versions only", []servingv1alpha1.ModelStatus{{Name: "a", State: ready, ReadyReplicas: 2, Versions: []string{"3"}},
+			model("b", servingv1alpha1.ModelStateLoading, 0)}, false},
+		{"reordered", []servingv1alpha1.ModelStatus{model("b", servingv1alpha1.ModelStateLoading, 0), model("a", ready, 2)}, false},
+		{"a model turns READY", []servingv1alpha1.ModelStatus{model("a", ready, 2), model("b", ready, 1)}, true},
+		{"a model loses its last ready replica", []servingv1alpha1.ModelStatus{model("a", ready, 0), model("b", servingv1alpha1.ModelStateLoading, 0)}, true},
+		{"a model appears", []servingv1alpha1.ModelStatus{model("a", ready, 2), model("b", servingv1alpha1.ModelStateLoading, 0),
+			model("c", servingv1alpha1.ModelStateLoading, 0)}, true},
+		{"a model goes", []servingv1alpha1.ModelStatus{model("a", ready, 2)}, true},
+		{"a model renamed", []servingv1alpha1.ModelStatus{model("a", ready, 2), model("c", servingv1alpha1.ModelStateLoading, 0)}, true},
+	}
+	p := serverSummaryChanged()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			n := *base.DeepCopy()
+			n.Status.Models = tc.models
+			if got := p.Update(event.UpdateEvent{ObjectOld: base.DeepCopy(), ObjectNew: &n}); got != tc.want {
+				t.Fatalf("predicate passed %v, want %v", got, tc.want)
+			}
+		})
+	}
 }
