@@ -15,6 +15,9 @@ const (
 	ConditionStorageReady = "StorageReady"
 	// ConditionServiceMonitorReady reports the optional ServiceMonitor child.
 	ConditionServiceMonitorReady = "ServiceMonitorReady"
+	// ConditionModelsReady reports whether every ready replica serves the
+	// server's models, as Triton's repository index on each pod says.
+	ConditionModelsReady = "ModelsReady"
 )
 
 // Condition reasons. Each is a CamelCase constant so tools can match on it.
@@ -61,6 +64,20 @@ const (
 	ReasonChildConflict = "ChildConflict"
 	// ReasonScaledToZero means the server runs no pods by request.
 	ReasonScaledToZero = "ScaledToZero"
+	// ReasonModelsReady means every ready replica serves the server's models.
+	ReasonModelsReady = "ModelsReady"
+	// ReasonModelsNotReady means a model is not READY on a ready replica;
+	// status.models says which, where and Triton's reason.
+	ReasonModelsNotReady = "ModelsNotReady"
+	// ReasonModelsLoading means the operator is loading the declared models.
+	ReasonModelsLoading = "ModelsLoading"
+	// ReasonNoReadyReplicas means no replica's container is ready to be asked.
+	ReasonNoReadyReplicas = "NoReadyReplicas"
+	// ReasonTritonUnreachable means a pod's Triton could not be asked.
+	ReasonTritonUnreachable = "TritonUnreachable"
+	// ReasonTritonResponseRefused means a pod answered with something the
+	// operator refuses (oversized, malformed, redirected, invalid names).
+	ReasonTritonResponseRefused = "TritonResponseRefused"
 	// ReasonDisabled means an optional feature is switched off.
 	ReasonDisabled = "Disabled"
 )

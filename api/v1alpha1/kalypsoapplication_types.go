@@ -113,6 +113,18 @@ type ServerSummary struct {
 	Endpoint string `json:"endpoint,omitempty"`
 }
 
+// ModelSummary is one model across the Application's servers.
+type ModelSummary struct {
+	// Name of the model.
+	// +kubebuilder:validation:MaxLength=128
+	Name string `json:"name"`
+	// Servers that list the model in their status.
+	Servers int32 `json:"servers"`
+	// ReadyServers are those of them that are Ready and serve the model on
+	// every ready replica.
+	ReadyServers int32 `json:"readyServers"`
+}
+
 // KalypsoApplicationStatus is the observed state of a KalypsoApplication.
 type KalypsoApplicationStatus struct {
 	// ObservedGeneration is the generation last reconciled successfully.
@@ -160,6 +172,27 @@ type KalypsoApplicationStatus struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	OmittedServers int32 `json:"omittedServers,omitempty"`
+
+	// Models is the number of distinct models the servers report.
+	// +optional
+	Models int32 `json:"models"`
+
+	// ReadyModels is the number of those served by at least one Ready server.
+	// +optional
+	ReadyModels int32 `json:"readyModels"`
+
+	// ModelSummaries lists at most 20 models: those no Ready server serves
+	// first, then by name. OmittedModels says how many are not listed.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=20
+	ModelSummaries []ModelSummary `json:"modelSummaries,omitempty"`
+
+	// OmittedModels is the number of models left out of ModelSummaries.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	OmittedModels int32 `json:"omittedModels,omitempty"`
 }
 
 // KalypsoApplication groups the Triton servers of one application and holds
@@ -169,8 +202,10 @@ type KalypsoApplicationStatus struct {
 // +kubebuilder:resource:shortName=kapp,categories=kalypso
 // +kubebuilder:printcolumn:name="Project",type=string,JSONPath=`.status.project`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
-// +kubebuilder:printcolumn:name="Models",type=integer,JSONPath=`.status.servers`
+// +kubebuilder:printcolumn:name="Servers",type=integer,JSONPath=`.status.servers`
 // +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyServers`
+// +kubebuilder:printcolumn:name="Models",type=integer,JSONPath=`.status.models`
+// +kubebuilder:printcolumn:name="Models Ready",type=integer,JSONPath=`.status.readyModels`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="application name must be at most 63 characters (it is used as a label value)"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="application name must be a DNS label (lowercase letters, digits and -, no dots): it names routes and labels"

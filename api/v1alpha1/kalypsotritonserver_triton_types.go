@@ -161,6 +161,7 @@ type PythonBackend struct {
 // ModelControl chooses Triton's model control mode.
 // +kubebuilder:validation:XValidation:rule="self.mode == 'poll' || !has(self.pollIntervalSeconds)",message="modelControl.pollIntervalSeconds is only valid with mode poll"
 // +kubebuilder:validation:XValidation:rule="self.mode == 'explicit' || !has(self.models)",message="modelControl.models is only valid with mode explicit"
+// +kubebuilder:validation:XValidation:rule="self.mode == 'explicit' || !has(self.unloadUndeclared)",message="modelControl.unloadUndeclared is only valid with mode explicit"
 type ModelControl struct {
 	// Mode: none (load everything at start), poll (follow repository
 	// changes) or explicit (load the listed models).
@@ -174,11 +175,20 @@ type ModelControl struct {
 	// +kubebuilder:validation:Maximum=86400
 	PollIntervalSeconds *int32 `json:"pollIntervalSeconds,omitempty"`
 
-	// Models loaded at start in mode explicit; "*" loads all.
+	// Models served in mode explicit; "*" serves every model of the
+	// repository. When the operator reads the pods' model status, it loads
+	// them on every replica through Triton's API (editing the list restarts
+	// no pod); otherwise they are passed as --load-model at start.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=256
 	// +kubebuilder:validation:items:Pattern=`^(\*|[A-Za-z0-9_][A-Za-z0-9_.-]*)$`
 	// +kubebuilder:validation:XValidation:rule="!('*' in self) || size(self) == 1",message="modelControl.models: '*' loads every model and must be the only entry"
 	Models []string `json:"models,omitempty"`
+
+	// UnloadUndeclared unloads, in mode explicit, a model that a pod serves
+	// but models does not list (loaded by hand through Triton's API), when
+	// the operator reads the pods' model status (default true).
+	// +optional
+	UnloadUndeclared *bool `json:"unloadUndeclared,omitempty"`
 }

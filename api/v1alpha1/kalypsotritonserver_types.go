@@ -124,6 +124,10 @@ type KalypsoTritonServerSpec struct {
 	// +optional
 	Probes *Probes `json:"probes,omitempty"`
 
+	// ModelStatus tunes the reading of which models the pods serve.
+	// +optional
+	ModelStatus *ModelStatusReading `json:"modelStatus,omitempty"`
+
 	// ModelCacheSize bounds the local copy Triton makes of a cloud model
 	// repository (s3://, gs://, as://): a volume of this size holds it, and
 	// the container requests and is limited to this much ephemeral storage
@@ -231,6 +235,24 @@ type KalypsoTritonServerStatus struct {
 	// Image the pods run.
 	// +optional
 	Image string `json:"image,omitempty"`
+
+	// Models the ready replicas report, read from Triton's repository index:
+	// models not ready on every replica first, then by name; at most 128.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=128
+	Models []ModelStatus `json:"models,omitempty"`
+
+	// OmittedModels is the number of models left out of Models by its bound.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	OmittedModels int32 `json:"omittedModels,omitempty"`
+
+	// ModelsReady summarises Models for the printer column: "ready/total".
+	// +optional
+	// +kubebuilder:validation:MaxLength=16
+	ModelsReady string `json:"modelsReady,omitempty"`
 }
 
 // KalypsoTritonServer is one NVIDIA Triton Inference Server deployment.
@@ -242,6 +264,7 @@ type KalypsoTritonServerStatus struct {
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.status.replicas`
 // +kubebuilder:printcolumn:name="Available",type=integer,JSONPath=`.status.availableReplicas`
+// +kubebuilder:printcolumn:name="Models",type=string,JSONPath=`.status.modelsReady`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 52",message="server name must be at most 52 characters so its children's names fit"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="server name must be a DNS label (lowercase letters, digits and -, starting with a letter, no dots): it names the server's Service"

@@ -12,6 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/kalypsoserving/kalypso-serving/internal/controller"
+	"github.com/kalypsoserving/kalypso-serving/internal/controller/modelsync"
+	"github.com/kalypsoserving/kalypso-serving/internal/tritonapi"
 )
 
 var (
@@ -33,6 +35,8 @@ func main() {
 		enableHTTP2          bool
 		qps                  float64
 		burst                int
+		tritonAccess         string
+		tritonMap            string
 		opts                 controller.Options
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint, "+
@@ -58,11 +62,37 @@ func main() {
 	flag.IntVar(&burst, "kube-api-burst", controller.DefaultBurst, "Burst of requests to the API server.")
 	flag.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", controller.DefaultMaxConcurrentReconciles,
 		"Reconciles run in parallel per kind.")
+	flag.StringVar(&tritonAccess, "triton-access", "off", "How the manager reaches Triton pods to read their model "+
+		"status and load declared models: off (never), or direct (the pod's own IP and HTTP port, on a real cluster's pod network).")
+	flag.StringVar(&tritonMap, "triton-address-map", "", "For simulated clusters (kwok, envtest): CIDR=127.0.0.1:PORT[,...] "+
+		"sends requests for pod IPs in CIDR to a fake Triton on loopback; any other pod address is refused.")
+	flag.DurationVar(&opts.Triton.Interval, "model-status-interval", modelsync.DefaultInterval,
+		"Default interval between two readings of a server's pods (spec.modelStatus.intervalSeconds overrides it).")
+	flag.DurationVar(&opts.Triton.RequestTimeout, "triton-request-timeout", 3*time.Second, "Bound of one model index read.")
+	flag.DurationVar(&opts.Triton.LoadTimeout, "triton-load-timeout", 10*time.Minute, "Bound of one model load.")
+	flag.StringVar(&opts.Triton.OperatorNamespace, "operator-namespace", envOr("POD_NAMESPACE", "kalypso-serving-system"),
+		"Namespace the manager runs in: the environments' NetworkPolicy admits it to the Triton pods' HTTP port.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	switch tritonAccess {
+	case "off":
+	case "direct":
+		opts.Triton.Direct = true
+	default:
+		setupLog.Error(nil, "--triton-access must be off or direct", "value", tritonAccess)
+		os.Exit(2)
+	}
+	if tritonMap != "" {
+		m, err := tritonapi.ParseAddressMap(tritonMap)
+		if err != nil {
+			setupLog.Error(err, "invalid --triton-address-map")
+			os.Exit(2)
+		}
+		opts.Triton.Map = m
+	}
 
 	restConfig := ctrl.GetConfigOrDie()
 	restConfig.QPS = float32(qps)
@@ -104,4 +134,11 @@ func main() {
 		setupLog.Error(err, "problem running manager")
 		os.Exit(1)
 	}
+}
+
+func envOr(key, fallback string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return fallback
 }

@@ -3,6 +3,8 @@ package controller
 import (
 	"context"
 	"fmt"
+	"net"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -18,10 +20,12 @@ import (
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/application"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/index"
+	"github.com/kalypsoserving/kalypso-serving/internal/controller/modelsync"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/project"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/secretwatch"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/tritonserver"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
+	"github.com/kalypsoserving/kalypso-serving/internal/tritonapi"
 )
 
 // EventSource is the reporting controller of the operator's Events.
@@ -31,6 +35,39 @@ const EventSource = "kalypso-serving"
 type Options struct {
 	// MaxConcurrentReconciles per kind.
 	MaxConcurrentReconciles int
+	// Triton is how the manager reaches Triton pods; the zero value never
+	// contacts a pod (model status off, explicit models as --load-model).
+	Triton TritonAccess
+}
+
+// TritonAccess configures the one client that talks to Triton pods.
+type TritonAccess struct {
+	// Direct dials a pod's own IP (a real cluster's pod network).
+	Direct bool
+	// Map dials, for pod IPs in a prefix, a fake Triton on loopback
+	// (simulated clusters, whose pod IPs exist nowhere). It wins over Direct.
+	Map tritonapi.AddressMap
+	// Dial replaces the network dial under the dialer (tests record it).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Interval between readings of a server's pods (default 30s).
+	Interval time.Duration
+	// RequestTimeout bounds an index read; LoadTimeout a model load.
+	RequestTimeout, LoadTimeout time.Duration
+	// OperatorNamespace is admitted to the pods' HTTP port by the
+	// environments' NetworkPolicy when access is on.
+	OperatorNamespace string
+}
+
+// Syncer builds the model syncer of a: off when a reaches no pod.
+func (a TritonAccess) Syncer() *modelsync.Syncer {
+	d := &tritonapi.Dialer{Direct: a.Direct, Map: a.Map, Dial: a.Dial}
+	opts := modelsync.Options{Interval: a.Interval}
+	if !d.Enabled() {
+		opts.Why = "the manager was started without access to Triton pods (--triton-access=direct on a real cluster, " +
+			"--triton-address-map on a simulated one)"
+		return modelsync.New(nil, opts)
+	}
+	return modelsync.New(tritonapi.NewClient(d, tritonapi.Options{RequestTimeout: a.RequestTimeout, LoadTimeout: a.LoadTimeout}), opts)
 }
 
 // CacheOptions returns the manager's cache settings.
@@ -49,6 +86,9 @@ func CacheOptions() cache.Options {
 	return cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
+			// Pods are watched only when the manager reads Triton pods, and
+			// then only the operator's, stripped to the fields it reads.
+			&corev1.Pod{}:                 {Label: ours.Label, Transform: StripPod},
 			namespace:                     ours,
 			&corev1.ResourceQuota{}:       ours,
 			&corev1.LimitRange{}:          ours,
@@ -79,7 +119,13 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := mgr.Add(secrets); err != nil {
 		return fmt.Errorf("adding the Secret watch: %w", err)
 	}
+	models := opts.Triton.Syncer()
+	operatorNamespace := ""
+	if models.Enabled() {
+		operatorNamespace = opts.Triton.OperatorNamespace
+	}
 	if err := (&project.Reconciler{
+		OperatorNamespace:       operatorNamespace,
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
 		Recorder:                mgr.GetEventRecorder(EventSource),
@@ -93,6 +139,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Secrets:                 secrets,
 		Recorder:                mgr.GetEventRecorder(EventSource),
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
+		Models:                  models,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up KalypsoTritonServer controller: %w", err)
 	}
@@ -117,4 +164,28 @@ func applicationsUse(c client.Reader) secretwatch.Referenced {
 		// On a failed lookup, notify: a spare reconcile is cheaper than a missed rotation.
 		return err != nil || len(apps.Items) > 0
 	}
+}
+
+// StripPod keeps of a pod what the model reader looks at: identity, labels,
+// owners, deletion, phase, IP, condition types and statuses, and container
+// readiness and restarts. Timestamps and probe times are dropped, so a pod
+// update that changes nothing read compares equal.
+func StripPod(o any) (any, error) {
+	p, ok := o.(*corev1.Pod)
+	if !ok {
+		return o, nil
+	}
+	out := &corev1.Pod{TypeMeta: p.TypeMeta, ObjectMeta: metav1.ObjectMeta{
+		Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
+		Labels: p.Labels, OwnerReferences: p.OwnerReferences, DeletionTimestamp: p.DeletionTimestamp,
+	}}
+	out.Status.Phase, out.Status.PodIP = p.Status.Phase, p.Status.PodIP
+	for _, c := range p.Status.Conditions {
+		out.Status.Conditions = append(out.Status.Conditions, corev1.PodCondition{Type: c.Type, Status: c.Status})
+	}
+	for _, c := range p.Status.ContainerStatuses {
+		out.Status.ContainerStatuses = append(out.Status.ContainerStatuses,
+			corev1.ContainerStatus{Name: c.Name, Ready: c.Ready, RestartCount: c.RestartCount})
+	}
+	return out, nil
 }

@@ -63,7 +63,15 @@ func Deployment(in Input) (*appsv1ac.DeploymentApplyConfiguration, error) {
 		return nil, err
 	}
 	st = withModelCache(st, spec, rel)
-	args, err := Args(spec, srv.Name, st.repository)
+	argSpec := spec
+	if LoadsModels(in) {
+		// The operator loads the declared set on every pod; the command
+		// line keeps mode explicit with nothing loaded at start.
+		mc := *spec.TritonConfig.ModelControl
+		mc.Models, mc.UnloadUndeclared = nil, nil
+		argSpec.TritonConfig.ModelControl = &mc
+	}
+	args, err := Args(argSpec, srv.Name, st.repository)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +79,9 @@ func Deployment(in Input) (*appsv1ac.DeploymentApplyConfiguration, error) {
 	pod, err := podSpec(spec, srv.Name, st, args)
 	if err != nil {
 		return nil, err
+	}
+	if LoadsModels(in) {
+		pod.WithReadinessGates(corev1ac.PodReadinessGate().WithConditionType(ModelsReadyGate))
 	}
 
 	template := corev1ac.PodTemplateSpec().

@@ -10,6 +10,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
@@ -52,6 +53,9 @@ var accessRoles = []struct {
 type EnvInput struct {
 	Project *servingv1alpha1.KalypsoProject
 	Env     servingv1alpha1.Environment
+	// OperatorNamespace, when set, is admitted by the NetworkPolicy to the
+	// pods' HTTP port only: the operator reads Triton's model index there.
+	OperatorNamespace string
 }
 
 // EnvNamespace is the namespace of an environment.
@@ -207,16 +211,25 @@ func NetworkPolicy(in EnvInput) *networkingv1ac.NetworkPolicyApplyConfiguration 
 		return networkingv1ac.NetworkPolicyPeer().WithNamespaceSelector(
 			metav1ac.LabelSelector().WithMatchLabels(map[string]string{corev1.LabelMetadataName: name}))
 	}
+	rules := []*networkingv1ac.NetworkPolicyIngressRuleApplyConfiguration{
+		networkingv1ac.NetworkPolicyIngressRule().WithFrom(
+			networkingv1ac.NetworkPolicyPeer().WithPodSelector(metav1ac.LabelSelector()),
+			fromNamespace(monitoring),
+			fromNamespace(ingress),
+		),
+	}
+	if in.OperatorNamespace != "" {
+		// The container port named http of every Triton pod, whatever its number.
+		rules = append(rules, networkingv1ac.NetworkPolicyIngressRule().
+			WithFrom(fromNamespace(in.OperatorNamespace)).
+			WithPorts(networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolTCP).WithPort(intstr.FromString("http"))))
+	}
 	// An empty pod selector ({}) selects every pod of the namespace.
 	return envMeta(networkingv1ac.NetworkPolicy(NetworkPolicyName, EnvNamespace(in.Project.Name, in.Env)), in, nil).
 		WithSpec(networkingv1ac.NetworkPolicySpec().
 			WithPodSelector(metav1ac.LabelSelector()).
 			WithPolicyTypes(networkingv1.PolicyTypeIngress).
-			WithIngress(networkingv1ac.NetworkPolicyIngressRule().WithFrom(
-				networkingv1ac.NetworkPolicyPeer().WithPodSelector(metav1ac.LabelSelector()),
-				fromNamespace(monitoring),
-				fromNamespace(ingress),
-			)))
+			WithIngress(rules...))
 }
 
 // RoleBindings renders one RoleBinding per access level that has subjects,

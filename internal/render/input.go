@@ -37,6 +37,27 @@ type Input struct {
 	// SecretVersion identifies the current version of the storage Secret
 	// (e.g. its resourceVersion); empty without a Secret.
 	SecretVersion string
+	// OperatorLoadsModels is true when the operator reads this server's
+	// pods and so loads the models of mode explicit through Triton's API:
+	// the pod template then carries no --load-model (editing the set restarts
+	// no pod) and a readiness gate the operator sets once a pod serves the set.
+	OperatorLoadsModels bool
+}
+
+// ModelsReadyGate is the pod readiness gate of a server whose declared
+// models the operator loads: a pod receives traffic only once it is True.
+const ModelsReadyGate = "serving.kalypso.io/models-ready"
+
+// ReadsModels reports whether the spec lets the operator read the server's
+// model status (spec.modelStatus.enabled, default true).
+func ReadsModels(spec servingv1alpha1.KalypsoTritonServerSpec) bool {
+	return spec.ModelStatus == nil || spec.ModelStatus.Enabled == nil || *spec.ModelStatus.Enabled
+}
+
+// LoadsModels reports whether the operator loads the server's models itself.
+func LoadsModels(in Input) bool {
+	mc := in.Server.Spec.TritonConfig.ModelControl
+	return in.OperatorLoadsModels && mc != nil && mc.Mode == servingv1alpha1.ModelControlExplicit
 }
 
 // Labels returns the labels of every child of the server.

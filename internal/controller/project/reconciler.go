@@ -42,6 +42,9 @@ type Reconciler struct {
 	// Recorder records Events (events.k8s.io) on the project.
 	Recorder                recorder.EventRecorder
 	MaxConcurrentReconciles int
+	// OperatorNamespace is admitted to the Triton pods' HTTP port by every
+	// environment's NetworkPolicy; empty when the operator does not read pods.
+	OperatorNamespace string
 }
 
 // +kubebuilder:rbac:groups=serving.kalypso.io,resources=kalypsoprojects,verbs=get;list;watch
@@ -73,7 +76,7 @@ func (r *Reconciler) reconcile(ctx context.Context, proj *servingv1alpha1.Kalyps
 	var errs []error
 	statuses := make([]servingv1alpha1.EnvironmentStatus, 0, len(proj.Spec.Environments))
 	for _, env := range proj.Spec.Environments {
-		in := render.EnvInput{Project: proj, Env: env}
+		in := render.EnvInput{Project: proj, Env: env, OperatorNamespace: r.OperatorNamespace}
 		st, err := r.reconcileEnvironment(ctx, in)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", in, err))

@@ -32,6 +32,7 @@ import (
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/conditions"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/index"
+	"github.com/kalypsoserving/kalypso-serving/internal/controller/modelsync"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/outcome"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/secretwatch"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
@@ -47,6 +48,9 @@ type Reconciler struct {
 	// Recorder records Events (events.k8s.io) on the server.
 	Recorder                recorder.EventRecorder
 	MaxConcurrentReconciles int
+	// Models reads the pods' model status and loads declared models; off
+	// (nil or without a client) unless the manager was given pod access.
+	Models *modelsync.Syncer
 }
 
 // +kubebuilder:rbac:groups=serving.kalypso.io,resources=kalypsotritonservers,verbs=get;list;watch
@@ -60,6 +64,8 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods/status,verbs=patch
 
 // Reconcile brings one server's children to its spec and reports status.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -73,8 +79,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	before := srv.DeepCopy()
 	done, err := r.reconcile(ctx, &srv)
-	return outcome.Finish(ctx, outcome.Finisher{Client: r.Client, Recorder: r.Recorder}, before, &srv,
+	res, err := outcome.Finish(ctx, outcome.Finisher{Client: r.Client, Recorder: r.Recorder}, before, &srv,
 		func(s *servingv1alpha1.KalypsoTritonServer) any { return s.Status }, done, err)
+	if err == nil {
+		// What pods serve changes without an event (a model failing in
+		// Triton): their index is read again after a jittered interval.
+		res.RequeueAfter = r.nextReading(&srv)
+	}
+	return res, err
 }
 
 // reconcile does the work and fills srv.Status; Finish concludes it.
@@ -95,7 +107,8 @@ func (r *Reconciler) reconcile(ctx context.Context, srv *servingv1alpha1.Kalypso
 	if err != nil {
 		return conditions.Outcome{}, err
 	}
-	children, err := render.Children(render.Input{Server: srv, Application: app, SecretVersion: secretVersion})
+	children, err := render.Children(render.Input{Server: srv, Application: app, SecretVersion: secretVersion,
+		OperatorLoadsModels: r.readsModels(srv)})
 	if err != nil {
 		return conditions.Outcome{}, renderOutcome(ctx, err)
 	}
@@ -111,10 +124,17 @@ func (r *Reconciler) reconcile(ctx context.Context, srv *servingv1alpha1.Kalypso
 	deploymentCounts(st, dep)
 	st.Image = render.Image(srv.Spec.TritonConfig)
 	st.Endpoints = render.Endpoints(srv)
+	models, err := r.observeModels(ctx, srv)
+	if err != nil {
+		return conditions.Outcome{}, err
+	}
 	if rollout {
 		return rolloutPending, nil
 	}
-	return deploymentOutcome(dep), nil
+	if out := deploymentOutcome(dep); !out.Ready || models == nil || out.Reason == servingv1alpha1.ReasonScaledToZero {
+		return out, nil
+	}
+	return *models, nil
 }
 
 // renderOutcome maps a renderer refusal to the server's outcome: a spec
@@ -165,7 +185,15 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	crd := &metav1.PartialObjectMetadata{}
 	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
 
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr)
+	if r.Models.Enabled() {
+		// Pods are watched only when the operator may ask them: their
+		// changes (a container ready or restarted, a pod added) are when the
+		// index is read and the declared set enforced.
+		b = b.Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.serverOfPod), builder.WithPredicates(r.podChanged())).
+			WatchesRawSource(r.Models.Source())
+	}
+	return b.
 		// Every update, status included, is seen: a reconcile that ran on a
 		// cache not yet holding the previous status write would otherwise
 		// skip a needed write (or a cleanup) and nothing would wake it. A
