@@ -274,9 +274,9 @@ func (s *Server) startLoad(prev *model, sc modelScript, now time.Time) *model {
 	return &model{state: final, reason: reason}
 }
 
-// Start serves s on addr, a loopback IP:port (port 0 picks one), until ctx
-// ends, and returns the address it listens on.
-func Start(ctx context.Context, addr string, s *Server) (net.Addr, error) {
+// Start serves h (a Server, possibly wrapped) on addr, a loopback IP:port
+// (port 0 picks one), until ctx ends, and returns the address it listens on.
+func Start(ctx context.Context, addr string, h http.Handler) (net.Addr, error) {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen address %q: want IP:PORT: %w", addr, err)
@@ -288,7 +288,7 @@ func Start(ctx context.Context, addr string, s *Server) (net.Addr, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			_ = l.Close()
