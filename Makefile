@@ -185,6 +185,7 @@ bench: build setup-envtest kustomize ## Measure latency, writes, memory and rest
 build: manifests generate vet ## Build the manager and the kalypso CLI.
 	go build -o bin/manager ./cmd/manager
 	go build -o bin/kalypso ./cmd/kalypso
+	go build -o bin/faketriton ./hack/faketriton
 
 .PHONY: run
 run: manifests generate vet setup-envtest ## Run the manager against the current kubeconfig, or a local cluster when there is none (or KALYPSO_LOCAL_CLUSTER=1).
@@ -193,7 +194,11 @@ run: manifests generate vet setup-envtest ## Run the manager against the current
 		$(MAKE) --no-print-directory cluster-up kustomize; \
 		"$(KUSTOMIZE)" build config/crd | "$(KUBECTL)" --kubeconfig "$(LOCAL_KUBECONFIG)" apply --server-side -f - >/dev/null; \
 		echo "CRDs installed; running the manager (stop with Ctrl-C, then make cluster-down)"; \
-		go run ./cmd/manager --kubeconfig "$(LOCAL_KUBECONFIG)"; \
+		echo "model status of the simulated pods comes from a fake Triton on 127.0.0.1:19000 (tmp/faketriton.log)"; \
+		go build -o bin/faketriton ./hack/faketriton && \
+		{ bin/faketriton --listen 127.0.0.1:19000 --kubeconfig "$(LOCAL_KUBECONFIG)" >tmp/faketriton.log 2>&1 & fake=$$!; \
+		trap 'kill '$$fake EXIT; \
+		go run ./cmd/manager --kubeconfig "$(LOCAL_KUBECONFIG)" --triton-address-map 10.0.0.0/8=127.0.0.1:19000; }; \
 	else \
 		go run ./cmd/manager; \
 	fi

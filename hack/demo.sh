@@ -30,6 +30,13 @@ if ! k -n sample-project-dev wait --for=condition=Ready kalypsotritonserver/reco
 	echo "the server did not become Ready; manager log: ${root}/tmp/manager/manager.log" >&2
 fi
 
+step "A server in model control mode explicit (hack/local-cluster/demo-models.yaml)"
+k apply -f "${root}/hack/local-cluster/demo-models.yaml"
+for i in $(seq 1 60); do
+	[[ "$(k -n sample-project-dev get kalypsotritonserver ranking-v2 -o jsonpath='{.status.modelsReady}' 2>/dev/null)" == "2/3" ]] && break
+	sleep 1
+done
+
 step "kubectl get kalypsoprojects"
 k get kalypsoprojects
 step "kubectl get namespaces -l kalypso-serving.io/project=sample-project"
@@ -40,6 +47,12 @@ step "kubectl -n sample-project-dev get kalypsoapplications"
 k -n sample-project-dev get kalypsoapplications
 step "kubectl -n sample-project-dev get kalypsotritonservers"
 k -n sample-project-dev get kalypsotritonservers
+step "kubectl -n sample-project-dev get kalypsotritonserver ranking-v2 -o jsonpath (per-model status)"
+k -n sample-project-dev get kalypsotritonserver ranking-v2 \
+	-o jsonpath='{range .status.models[*]}{.name}{"\t"}{.state}{"\t"}{.readyReplicas}{" replicas\t"}{.reason}{"\n"}{end}'
+step "kubectl -n sample-project-dev get kalypsotritonserver ranking-v2 -o jsonpath (ModelsReady)"
+k -n sample-project-dev get kalypsotritonserver ranking-v2 \
+	-o jsonpath='{range .status.conditions[?(@.type=="ModelsReady")]}{.type}={.status} {.reason}: {.message}{"\n"}{end}'
 step "kubectl -n sample-project-dev get deployments,services,pdb,pods"
 k -n sample-project-dev get deployments,services,pdb,pods -o wide
 

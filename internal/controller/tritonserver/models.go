@@ -159,7 +159,9 @@ func (r *Reconciler) modelsVerdict(ctx context.Context, srv *servingv1alpha1.Kal
 	var notReady []servingv1alpha1.ModelStatus
 	loading := false
 	for _, m := range models {
-		if m.State != servingv1alpha1.ModelStateReady {
+		// In mode explicit the declared set decides; an undeclared model
+		// left loaded (unloadUndeclared false) is reported, not awaited.
+		if m.State != servingv1alpha1.ModelStateReady && (!d.explicit || m.Declared) {
 			notReady = append(notReady, m)
 			loading = loading || m.State == servingv1alpha1.ModelStateLoading
 		}

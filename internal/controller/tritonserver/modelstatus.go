@@ -79,6 +79,21 @@ func podModels(entries []tritonapi.Entry) map[string]podModel {
 	return out
 }
 
+// tried reports whether an undeclared model counts as one Triton tried to
+// serve: loaded or changing, or (in modes none and poll, where Triton
+// chooses) failed to load. A model unloaded on purpose is not listed; in
+// mode explicit only the declared set is expected, so a failure of an
+// undeclared model is not the server's.
+func tried(m podModel, explicit bool) bool {
+	switch m.state {
+	case servingv1alpha1.ModelStateReady, servingv1alpha1.ModelStateLoading, servingv1alpha1.ModelStateUnloading:
+		return true
+	case "":
+		return false
+	}
+	return !explicit && m.reason != "unloaded"
+}
+
 // served reports whether a pod serves every model of want.
 func served(models map[string]podModel, want []string) bool {
 	for _, n := range want {
@@ -104,7 +119,7 @@ func summarizeModels(readings []modelsync.Reading, d declaredSet, loadError func
 	for i, r := range readings {
 		perPod[i] = podModels(r.Entries)
 		for n, m := range perPod[i] {
-			if m.state != "" || d.all {
+			if d.all || tried(m, d.explicit) {
 				names[n] = true
 			}
 		}
