@@ -18,6 +18,9 @@ import (
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 )
 
+// server is the name of the server each test creates in its namespace.
+const server = "srv"
+
 var nsCounter, ipCounter int
 
 // newNamespace creates a namespace with the suite's storage Secret and
@@ -39,7 +42,8 @@ func explicit(models ...string) fixture.ServerOption {
 }
 
 // createServer creates the server and plays the Deployment controller.
-func createServer(ns, name string, opts ...fixture.ServerOption) {
+func createServer(ns string, opts ...fixture.ServerOption) {
+	name := server
 	Expect(k8sClient.Create(ctx, fixture.Server(ns, name, opts...))).To(Succeed())
 	fixture.MarkAvailable(ctx, k8sClient, ns, name)
 }
@@ -55,12 +59,12 @@ func (p simPod) host() string { return p.ip + ":8000" }
 // startPod creates a pod of the server's current template, owned like the
 // Deployment controller's pods, running with a ready container at a fresh
 // simulated IP, and tells the fake what the pod is.
-func startPod(ns, server string, prof faketriton.Profile) simPod {
-	return startPodWith(ns, server, prof, func(*corev1.Pod) {})
+func startPod(ns string, prof faketriton.Profile) simPod {
+	return startPodWith(ns, prof, func(*corev1.Pod) {})
 }
 
 // startPodWith is startPod with the pod changed by edit before it is created.
-func startPodWith(ns, server string, prof faketriton.Profile, edit func(*corev1.Pod)) simPod {
+func startPodWith(ns string, prof faketriton.Profile, edit func(*corev1.Pod)) simPod {
 	ipCounter++
 	p := simPod{ns: ns, name: fmt.Sprintf("%s-h1-%d", server, ipCounter), ip: fmt.Sprintf("10.0.%d.%d", ipCounter/250, ipCounter%250+1)}
 	profiles.set(p.host(), prof)
@@ -148,7 +152,8 @@ func getServer(ns, name string) func(Gomega) *servingv1alpha1.KalypsoTritonServe
 }
 
 // modelsReady is the server's ModelsReady condition (zero when absent).
-func modelsReady(ns, name string) func(Gomega) metav1.Condition {
+func modelsReady(ns string) func(Gomega) metav1.Condition {
+	name := server
 	return func(g Gomega) metav1.Condition {
 		if c := meta.FindStatusCondition(getServer(ns, name)(g).Status.Conditions, servingv1alpha1.ConditionModelsReady); c != nil {
 			return *c
@@ -158,7 +163,8 @@ func modelsReady(ns, name string) func(Gomega) metav1.Condition {
 }
 
 // model is one entry of the server's status.models (zero when absent).
-func model(ns, name, m string) func(Gomega) servingv1alpha1.ModelStatus {
+func model(ns, m string) func(Gomega) servingv1alpha1.ModelStatus {
+	name := server
 	return func(g Gomega) servingv1alpha1.ModelStatus {
 		for _, s := range getServer(ns, name)(g).Status.Models {
 			if s.Name == m {

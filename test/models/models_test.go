@@ -22,15 +22,15 @@ var _ = Describe("Per-model status", func() {
 		ns := newNamespace()
 		fake.StuckUnavailable("bert", "failed to load 'bert' version 1: CUDA out of memory")
 		DeferCleanup(func() { fake.Clear("bert") })
-		createServer(ns, "srv", fixture.WithReplicas(2))
+		createServer(ns, fixture.WithReplicas(2))
 		prof := faketriton.Profile{Repository: []string{"resnet", "bert"}}
-		pods := []simPod{startPod(ns, "srv", prof), startPod(ns, "srv", prof)}
+		pods := []simPod{startPod(ns, prof), startPod(ns, prof)}
 
-		Eventually(model(ns, "srv", "resnet")).Should(And(HaveField("State", servingv1alpha1.ModelStateReady),
+		Eventually(model(ns, "resnet")).Should(And(HaveField("State", servingv1alpha1.ModelStateReady),
 			HaveField("ReadyReplicas", int32(2)), HaveField("Versions", []string{"1"})))
-		Eventually(model(ns, "srv", "bert")).Should(And(HaveField("State", servingv1alpha1.ModelStateUnavailable),
+		Eventually(model(ns, "bert")).Should(And(HaveField("State", servingv1alpha1.ModelStateUnavailable),
 			HaveField("ReadyReplicas", int32(0)), HaveField("Reason", ContainSubstring("CUDA out of memory"))))
-		Eventually(modelsReady(ns, "srv")).Should(And(cond(metav1.ConditionFalse, servingv1alpha1.ReasonModelsNotReady),
+		Eventually(modelsReady(ns)).Should(And(cond(metav1.ConditionFalse, servingv1alpha1.ReasonModelsNotReady),
 			HaveField("Message", ContainSubstring("model bert is UNAVAILABLE on 2 of 2 replicas"))))
 		Eventually(getServer(ns, "srv")).Should(And(
 			Not(Satisfy(fixture.ServerReady)), HaveField("Status.ModelsReady", "1/2")))
@@ -40,7 +40,7 @@ var _ = Describe("Per-model status", func() {
 		for _, p := range pods {
 			fake.Forget(p.host())
 		}
-		Eventually(modelsReady(ns, "srv")).Should(And(cond(metav1.ConditionTrue, servingv1alpha1.ReasonModelsReady),
+		Eventually(modelsReady(ns)).Should(And(cond(metav1.ConditionTrue, servingv1alpha1.ReasonModelsReady),
 			HaveField("Message", "2 models ready on 2 replicas")))
 		Eventually(getServer(ns, "srv")).Should(And(Satisfy(fixture.ServerReady), HaveField("Status.ModelsReady", "2/2")))
 
@@ -54,7 +54,7 @@ var _ = Describe("Per-model status", func() {
 
 	It("keeps the declared set on every replica: one load each, gates, restarts, scale-up and edits without a restart", func() {
 		ns := newNamespace()
-		createServer(ns, "srv", fixture.WithReplicas(2), explicit("resnet", "bert"))
+		createServer(ns, fixture.WithReplicas(2), explicit("resnet", "bert"))
 		var dep appsv1.Deployment
 		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "srv"}, &dep)).To(Succeed())
 		Expect(dep.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--model-control-mode=explicit"))
@@ -63,14 +63,15 @@ var _ = Describe("Per-model status", func() {
 		hash := dep.Annotations[render.AnnotationTemplateHash]
 
 		prof := faketriton.Profile{Explicit: true, Repository: []string{"resnet", "bert", "gpt"}}
-		pods := []simPod{startPod(ns, "srv", prof), startPod(ns, "srv", prof)}
+		pods := make([]simPod, 0, 3)
+		pods = append(pods, startPod(ns, prof), startPod(ns, prof))
 		for _, p := range pods {
 			Eventually(gate(p)).Should(Equal(corev1.ConditionTrue))
 			Expect(fake.Loads(p.host(), "resnet")).To(Equal(1))
 			Expect(fake.Loads(p.host(), "bert")).To(Equal(1))
 		}
 		Eventually(getServer(ns, "srv")).Should(And(Satisfy(fixture.ServerReady), HaveField("Status.ModelsReady", "2/2")))
-		Eventually(model(ns, "srv", "bert")).Should(And(HaveField("Declared", true), HaveField("ReadyReplicas", int32(2))))
+		Eventually(model(ns, "bert")).Should(And(HaveField("Declared", true), HaveField("ReadyReplicas", int32(2))))
 
 		By("once converged: no write to the API server and no load of a READY model over several readings")
 		srv := getServer(ns, "srv")(Default)
@@ -87,7 +88,7 @@ var _ = Describe("Per-model status", func() {
 				g.Expect(fake.Loads(p.host(), "bert")).To(Equal(1))
 			}
 		}, 4*interval, 200*time.Millisecond).Should(Succeed())
-		Expect(fake.IndexRequests() - indexBefore).To(BeNumerically(">=", 4), "the pods are read on the interval")
+		Expect(fake.IndexRequests()-indexBefore).To(BeNumerically(">=", 4), "the pods are read on the interval")
 
 		By("a restarted container is taken out of traffic and gets the set again")
 		fake.Forget(pods[0].host())
@@ -99,10 +100,10 @@ var _ = Describe("Per-model status", func() {
 		Expect(fake.Loads(pods[1].host(), "resnet")).To(Equal(1))
 
 		By("a pod added by a scale-up gets the set before its gate opens")
-		pods = append(pods, startPod(ns, "srv", prof))
+		pods = append(pods, startPod(ns, prof))
 		Eventually(gate(pods[2])).Should(Equal(corev1.ConditionTrue))
 		Expect(fake.Loads(pods[2].host(), "bert")).To(Equal(1))
-		Eventually(model(ns, "srv", "bert")).Should(HaveField("ReadyReplicas", int32(3)))
+		Eventually(model(ns, "bert")).Should(HaveField("ReadyReplicas", int32(3)))
 
 		By("editing the set changes the running pods, not the pod template")
 		Eventually(func(g Gomega) {
@@ -122,11 +123,11 @@ var _ = Describe("Per-model status", func() {
 		ns := newNamespace()
 		fake.FailLoad("broken", "failed to load 'broken', failed to parse config.pbtxt: unknown field 'instance_groups'")
 		DeferCleanup(func() { fake.Clear("broken") })
-		createServer(ns, "srv", fixture.WithReplicas(1), explicit("resnet", "broken"))
-		p := startPod(ns, "srv", faketriton.Profile{Explicit: true, Repository: []string{"resnet", "broken"}})
-		Eventually(model(ns, "srv", "broken")).Should(And(HaveField("State", servingv1alpha1.ModelStateUnavailable),
+		createServer(ns, fixture.WithReplicas(1), explicit("resnet", "broken"))
+		p := startPod(ns, faketriton.Profile{Explicit: true, Repository: []string{"resnet", "broken"}})
+		Eventually(model(ns, "broken")).Should(And(HaveField("State", servingv1alpha1.ModelStateUnavailable),
 			HaveField("Reason", ContainSubstring("unknown field 'instance_groups'"))))
-		Eventually(modelsReady(ns, "srv")).Should(cond(metav1.ConditionFalse, servingv1alpha1.ReasonModelsNotReady))
+		Eventually(modelsReady(ns)).Should(cond(metav1.ConditionFalse, servingv1alpha1.ReasonModelsNotReady))
 		Expect(gate(p)(Default)).NotTo(Equal(corev1.ConditionTrue))
 		Consistently(func() int { return fake.Loads(p.host(), "broken") }, 5*interval).Should(BeNumerically("<=", 1))
 		Expect(fake.Loads(p.host(), "resnet")).To(Equal(1))
@@ -136,22 +137,22 @@ var _ = Describe("Per-model status", func() {
 		ns := newNamespace()
 		fake.SlowLoad("llm", 4*time.Second)
 		DeferCleanup(func() { fake.Clear("llm") })
-		createServer(ns, "srv", fixture.WithReplicas(1), explicit("llm"))
-		p := startPod(ns, "srv", faketriton.Profile{Explicit: true, Repository: []string{"llm"}})
-		Eventually(modelsReady(ns, "srv")).Should(cond(metav1.ConditionFalse, servingv1alpha1.ReasonModelsLoading))
-		Eventually(model(ns, "srv", "llm")).Should(HaveField("State", servingv1alpha1.ModelStateLoading))
-		Eventually(modelsReady(ns, "srv")).Should(cond(metav1.ConditionTrue, servingv1alpha1.ReasonModelsReady))
+		createServer(ns, fixture.WithReplicas(1), explicit("llm"))
+		p := startPod(ns, faketriton.Profile{Explicit: true, Repository: []string{"llm"}})
+		Eventually(modelsReady(ns)).Should(cond(metav1.ConditionFalse, servingv1alpha1.ReasonModelsLoading))
+		Eventually(model(ns, "llm")).Should(HaveField("State", servingv1alpha1.ModelStateLoading))
+		Eventually(modelsReady(ns)).Should(cond(metav1.ConditionTrue, servingv1alpha1.ReasonModelsReady))
 		Expect(fake.Loads(p.host(), "llm")).To(Equal(1))
 	})
 
 	DescribeTable("refuses a hostile answer with a clear condition, and keeps the pod's gate as it was",
 		func(script func(host string), reason, message string) {
 			ns := newNamespace()
-			createServer(ns, "srv", fixture.WithReplicas(1))
-			p := startPod(ns, "srv", faketriton.Profile{Repository: []string{"resnet"}})
-			Eventually(modelsReady(ns, "srv")).Should(cond(metav1.ConditionTrue, servingv1alpha1.ReasonModelsReady))
+			createServer(ns, fixture.WithReplicas(1))
+			p := startPod(ns, faketriton.Profile{Repository: []string{"resnet"}})
+			Eventually(modelsReady(ns)).Should(cond(metav1.ConditionTrue, servingv1alpha1.ReasonModelsReady))
 			script(p.host())
-			Eventually(modelsReady(ns, "srv")).Should(And(cond(metav1.ConditionFalse, reason),
+			Eventually(modelsReady(ns)).Should(And(cond(metav1.ConditionFalse, reason),
 				HaveField("Message", And(ContainSubstring(p.name), ContainSubstring(message)))))
 			Eventually(getServer(ns, "srv")).ShouldNot(Satisfy(fixture.ServerReady))
 			Expect(getServer(ns, "srv")(Default).Status.Models).To(BeEmpty())
@@ -164,11 +165,11 @@ var _ = Describe("Per-model status", func() {
 
 	It("does not read a server whose reading is off, and passes its set to Triton at start", func() {
 		ns := newNamespace()
-		createServer(ns, "srv", fixture.WithReplicas(1), explicit("resnet"), func(s *servingv1alpha1.KalypsoTritonServer) {
+		createServer(ns, fixture.WithReplicas(1), explicit("resnet"), func(s *servingv1alpha1.KalypsoTritonServer) {
 			s.Spec.ModelStatus = &servingv1alpha1.ModelStatusReading{Enabled: ptr.To(false)}
 		})
-		p := startPod(ns, "srv", faketriton.Profile{Explicit: true, Startup: []string{"resnet"}, Repository: []string{"resnet"}})
-		Eventually(modelsReady(ns, "srv")).Should(And(cond(metav1.ConditionUnknown, servingv1alpha1.ReasonDisabled),
+		p := startPod(ns, faketriton.Profile{Explicit: true, Startup: []string{"resnet"}, Repository: []string{"resnet"}})
+		Eventually(modelsReady(ns)).Should(And(cond(metav1.ConditionUnknown, servingv1alpha1.ReasonDisabled),
 			HaveField("Message", ContainSubstring("spec.modelStatus.enabled is false"))))
 		Eventually(getServer(ns, "srv")).Should(Satisfy(fixture.ServerReady))
 		var dep appsv1.Deployment
@@ -180,14 +181,14 @@ var _ = Describe("Per-model status", func() {
 
 	It("asks only pods the Deployment owns, and reports a pod address it has no mapping for", func() {
 		ns := newNamespace()
-		createServer(ns, "srv", fixture.WithReplicas(1))
+		createServer(ns, fixture.WithReplicas(1))
 		// Same labels, but made by someone else (no ReplicaSet of the server controls it).
-		impostor := startPodWith(ns, "srv", faketriton.Profile{Repository: []string{"resnet"}},
+		impostor := startPodWith(ns, faketriton.Profile{Repository: []string{"resnet"}},
 			func(p *corev1.Pod) { p.OwnerReferences = nil })
-		unmapped := startPod(ns, "srv", faketriton.Profile{Repository: []string{"resnet"}})
+		unmapped := startPod(ns, faketriton.Profile{Repository: []string{"resnet"}})
 		unmapped.ip = "192.0.2.10"
 		setContainer(unmapped, true, 0)
-		Eventually(modelsReady(ns, "srv")).Should(And(cond(metav1.ConditionFalse, servingv1alpha1.ReasonTritonUnreachable),
+		Eventually(modelsReady(ns)).Should(And(cond(metav1.ConditionFalse, servingv1alpha1.ReasonTritonUnreachable),
 			HaveField("Message", And(ContainSubstring(unmapped.name), ContainSubstring("no address mapping")))))
 		Consistently(fake.Hosts, 2*interval).ShouldNot(ContainElement(impostor.host()))
 	})

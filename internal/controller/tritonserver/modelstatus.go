@@ -129,32 +129,11 @@ func summarizeModels(readings []modelsync.Reading, d declaredSet, loadError func
 		ms := servingv1alpha1.ModelStatus{Name: n, Declared: d.explicit && (d.all || slices.Contains(d.names, n))}
 		for i, r := range readings {
 			m, listed := perPod[i][n]
-			for _, v := range m.versions {
-				if !slices.Contains(ms.Versions, v) && len(ms.Versions) < 8 {
-					ms.Versions = append(ms.Versions, v)
-				}
-			}
+			addVersions(&ms, m.versions)
 			if m.state == servingv1alpha1.ModelStateReady {
 				ms.ReadyReplicas++
-				continue
-			}
-			if ms.State != "" {
-				continue
-			}
-			ms.State, ms.Reason = m.state, m.reason
-			switch {
-			case !listed:
-				ms.State, ms.Reason = servingv1alpha1.ModelStateUnavailable, "not in the model repository of pod "+r.Pod
-			case ms.State == "":
-				ms.State = servingv1alpha1.ModelStateUnavailable
-			}
-			if ms.Reason == "" || ms.Reason == "not loaded" {
-				if e := loadError(r.UID, n); e != "" {
-					ms.Reason = e
-				}
-			}
-			if ms.Reason != "" {
-				ms.Reason = tritonapi.Sanitize(fmt.Sprintf("%s (pod %s)", ms.Reason, r.Pod), servingv1alpha1.MaxModelReasonBytes)
+			} else if ms.State == "" {
+				ms.State, ms.Reason = notReady(m, listed, r, n, loadError)
 			}
 		}
 		if ms.State == "" {
@@ -173,6 +152,36 @@ func summarizeModels(readings []modelsync.Reading, d declaredSet, loadError func
 		return cmp.Compare(a.Name, b.Name)
 	})
 	return out
+}
+
+// addVersions adds versions to the model's list, at most 8.
+func addVersions(ms *servingv1alpha1.ModelStatus, versions []string) {
+	for _, v := range versions {
+		if !slices.Contains(ms.Versions, v) && len(ms.Versions) < 8 {
+			ms.Versions = append(ms.Versions, v)
+		}
+	}
+}
+
+// notReady is the state and reason of a model that one pod does not serve.
+func notReady(m podModel, listed bool, r modelsync.Reading, name string,
+	loadError func(types.UID, string) string) (servingv1alpha1.ModelState, string) {
+	state, reason := m.state, m.reason
+	switch {
+	case !listed:
+		state, reason = servingv1alpha1.ModelStateUnavailable, "not in the model repository of pod "+r.Pod
+	case state == "":
+		state = servingv1alpha1.ModelStateUnavailable
+	}
+	if reason == "" || reason == "not loaded" {
+		if e := loadError(r.UID, name); e != "" {
+			reason = e
+		}
+	}
+	if reason != "" {
+		reason = tritonapi.Sanitize(fmt.Sprintf("%s (pod %s)", reason, r.Pod), servingv1alpha1.MaxModelReasonBytes)
+	}
+	return state, reason
 }
 
 func compareVersions(a, b string) int {

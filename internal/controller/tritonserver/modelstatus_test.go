@@ -81,7 +81,7 @@ func TestSummarizeModelsDeclared(t *testing.T) {
 }
 
 func TestSummarizeModelsOrderAndBound(t *testing.T) {
-	var entries []tritonapi.Entry
+	entries := make([]tritonapi.Entry, 0, 300)
 	for i := range 300 {
 		name := "m" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + string(rune('a'+i/26))
 		e := ready(name)
