@@ -48,6 +48,7 @@ func script(name string, args ...string) {
 		"KUBECONFIG_OUT="+adminKube,
 		"KWOK_WORKDIR="+testenv.Path("tmp", "kwok-e2e"),
 		"STATE="+state,
+		"FAKE_TRITON_PORT=19100",
 	)
 	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
 	ExpectWithOffset(1, cmd.Run()).To(Succeed(), "hack/%s %v", name, args)

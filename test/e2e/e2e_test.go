@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/render"
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv"
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv/fixture"
 )
@@ -111,16 +112,52 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 		Eventually(server(devNS, "recommendation-v1")).Should(Satisfy(fixture.ServerReady))
 		Eventually(runningPods(devNS, "recommendation-v1")).Should(HaveLen(2))
 		out := kubectl("-n", devNS, "get", "kalypsotritonservers")
-		Expect(out).To(MatchRegexp(`NAME\s+APPLICATION\s+PHASE\s+REPLICAS\s+AVAILABLE\s+AGE`))
-		Expect(out).To(MatchRegexp(`recommendation-v1\s+recommendation-application\s+Ready\s+2\s+2`))
+		Expect(out).To(MatchRegexp(`NAME\s+APPLICATION\s+PHASE\s+REPLICAS\s+AVAILABLE\s+MODELS\s+AGE`))
+		Expect(out).To(MatchRegexp(`recommendation-v1\s+recommendation-application\s+Ready\s+2\s+2\s+2/2`))
 		Eventually(func() string { return kubectl("-n", devNS, "get", "kalypsoapplications") }).
-			Should(MatchRegexp(`recommendation-application\s+sample-project\s+Ready\s+1\s+1`))
+			Should(MatchRegexp(`recommendation-application\s+sample-project\s+Ready\s+1\s+1\s+2\s+2`))
 	})
 
 	It("follows the scale subresource", func() {
 		kubectl("-n", devNS, "scale", "kalypsotritonserver", "recommendation-v1", "--replicas=3")
 		Eventually(runningPods(devNS, "recommendation-v1")).Should(HaveLen(3))
 		Eventually(server(devNS, "recommendation-v1")).Should(And(Satisfy(fixture.ServerReady), HaveField("Status.AvailableReplicas", int32(3))))
+	})
+
+	It("reports each model per replica from the fake Triton, and keeps an explicit set on every replica", func() {
+		// hack/local-cluster/demo-models.yaml: densenet_onnx loads, ranker-slow
+		// takes 20 s, reranker-broken fails to load (the fake's scripting).
+		kubectl("apply", "-f", testenv.Path("hack", "local-cluster", "demo-models.yaml"))
+		Eventually(server(devNS, "ranking-v2"), 2*time.Minute).Should(HaveField("Status.ModelsReady", "2/3"))
+		Eventually(runningPods(devNS, "ranking-v2")).Should(HaveLen(2))
+		s := server(devNS, "ranking-v2")(Default)
+		Expect(s.Status.Models[0]).To(And(HaveField("Name", "reranker-broken"), HaveField("State", servingv1alpha1.ModelStateUnavailable),
+			HaveField("Reason", ContainSubstring("failed to load")), HaveField("Declared", true)))
+		Expect(meta.FindStatusCondition(s.Status.Conditions, servingv1alpha1.ConditionModelsReady)).To(And(
+			HaveField("Status", metav1.ConditionFalse), HaveField("Reason", servingv1alpha1.ReasonModelsNotReady)))
+		Expect(kubectl("-n", devNS, "get", "kalypsotritonserver", "ranking-v2")).To(MatchRegexp(`ranking-v2\s+recommendation-application\s+\w+\s+2\s+\d\s+2/3`))
+		Expect(kubectl("-n", devNS, "describe", "kalypsotritonserver", "ranking-v2")).To(And(
+			ContainSubstring("reranker-broken"), ContainSubstring("ModelsNotReady"), ContainSubstring("densenet_onnx")))
+		pods := runningPods(devNS, "ranking-v2")(Default)
+		for _, p := range pods {
+			Expect(p.Spec.ReadinessGates).To(ConsistOf(HaveField("ConditionType", corev1.PodConditionType(render.ModelsReadyGate))))
+			Expect(p.Spec.Containers[0].Args).NotTo(ContainElement(HavePrefix("--load-model")))
+		}
+
+		By("dropping the broken model from the set: the same pods serve it, their gates open")
+		kubectl("-n", devNS, "patch", "kalypsotritonserver", "ranking-v2", "--type=json",
+			`-p=[{"op":"replace","path":"/spec/tritonConfig/modelControl/models","value":["densenet_onnx","ranker-slow"]}]`)
+		Eventually(server(devNS, "ranking-v2")).Should(And(HaveField("Status.ModelsReady", "2/2"), Satisfy(fixture.ServerReady)))
+		Eventually(func(g Gomega) {
+			now := runningPods(devNS, "ranking-v2")(g)
+			g.Expect(now).To(HaveLen(2))
+			for i, p := range now {
+				g.Expect(p.UID).To(Equal(pods[i].UID), "no pod was replaced")
+				g.Expect(p.Status.Conditions).To(ContainElement(And(
+					HaveField("Type", corev1.PodConditionType(render.ModelsReadyGate)), HaveField("Status", corev1.ConditionTrue))))
+			}
+		}).Should(Succeed())
+		kubectl("-n", devNS, "delete", "kalypsotritonserver", "ranking-v2")
 	})
 
 	It("runs GPU servers on GPU nodes, and the GPU quota really binds", func() {
@@ -253,7 +290,7 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 		}).Should(BeTrue())
 		Eventually(runningPods(devNS, "recommendation-v1")).Should(BeEmpty())
 		Eventually(func() string { return kubectl("-n", devNS, "get", "kalypsoapplications") }).
-			Should(MatchRegexp(`recommendation-application\s+sample-project\s+Ready\s+0\s+0`))
+			Should(MatchRegexp(`recommendation-application\s+sample-project\s+Ready\s+0\s+0\s+0\s+0`))
 	})
 
 	It("deletes the project's namespaces with the project, and leaves a pre-existing namespace alone", func() {
