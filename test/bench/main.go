@@ -56,6 +56,7 @@ func main() {
 	s := settings{}
 	var ns string
 	var tenK bool
+	var models int
 	flag.StringVar(&ns, "n", "1,100,1000", "comma-separated server counts")
 	flag.BoolVar(&tenK, "n10k", false, "also measure N=10000")
 	flag.IntVar(&s.Rounds10k, "rounds10k", 1, "baseline/operator round pairs at N=10000")
@@ -71,6 +72,7 @@ func main() {
 	flag.StringVar(&s.ManagerBinary, "manager", "bin/manager", "manager binary")
 	flag.StringVar(&s.Kustomize, "kustomize", os.Getenv("KUSTOMIZE"), "kustomize binary")
 	flag.StringVar(&s.Pprof, "pprof", "", "serve the manager's pprof on this local address and save a heap profile per N")
+	flag.IntVar(&models, "models", 0, "instead of the rounds: the model-status scenario at this many servers of 2 replicas")
 	flag.Parse()
 	for _, f := range strings.Split(ns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -86,6 +88,12 @@ func main() {
 	ctrllog.SetLogger(logr.Discard())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if models > 0 {
+		if err := runModels(ctx, s, models); err != nil {
+			fatalf("%v", err)
+		}
+		return
+	}
 	if err := run(ctx, s); err != nil {
 		fatalf("%v", err)
 	}
