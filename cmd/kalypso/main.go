@@ -56,6 +56,9 @@ func renderCmd(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
 	var inputs files
 	fs.Var(&inputs, "f", "file or directory with KalypsoApplication and KalypsoTritonServer manifests, or - for stdin (repeatable)")
+	var opts preview.Options
+	fs.BoolVar(&opts.OperatorLoadsModels, "operator-loads-models", true, "render as a manager that reads Triton pods "+
+		"(--triton-access=direct, as config/manager ships it): mode explicit gets a readiness gate, not --load-model")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,7 +79,7 @@ func renderCmd(args []string, stdin io.Reader, stdout io.Writer) error {
 			all.Merge(m)
 		}
 	}
-	return preview.Render(all, stdout)
+	return preview.Render(all, stdout, opts)
 }
 
 // expand turns a directory into its YAML files, sorted.

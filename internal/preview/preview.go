@@ -74,9 +74,18 @@ func (m *Manifests) Merge(other *Manifests) {
 	m.Servers = append(m.Servers, other.Servers...)
 }
 
+// Options say how the operator that would apply the objects runs.
+type Options struct {
+	// OperatorLoadsModels: the manager reads Triton pods (--triton-access
+	// direct, as config/manager ships it), so servers of mode explicit get
+	// their models loaded by the operator and a readiness gate instead of
+	// --load-model arguments.
+	OperatorLoadsModels bool
+}
+
 // Render writes, as a YAML stream, every child of every server in m, with
 // the same content (and applied-hash annotation) the operator applies.
-func Render(m *Manifests, w io.Writer) error {
+func Render(m *Manifests, w io.Writer, opts Options) error {
 	servers := append([]*servingv1alpha1.KalypsoTritonServer(nil), m.Servers...)
 	sort.Slice(servers, func(i, j int) bool {
 		return servers[i].Namespace+"/"+servers[i].Name < servers[j].Namespace+"/"+servers[j].Name
@@ -84,7 +93,8 @@ func Render(m *Manifests, w io.Writer) error {
 	var buf bytes.Buffer
 	for _, srv := range servers {
 		app := m.Applications[srv.Namespace+"/"+srv.Spec.ApplicationRef.Name]
-		children, err := render.Children(render.Input{Server: srv, Application: app})
+		children, err := render.Children(render.Input{Server: srv, Application: app,
+			OperatorLoadsModels: opts.OperatorLoadsModels && render.ReadsModels(srv.Spec)})
 		if err != nil {
 			return fmt.Errorf("KalypsoTritonServer %s/%s: %w", srv.Namespace, srv.Name, err)
 		}

@@ -95,7 +95,9 @@ func TestGoldenIsWhatPreviewRenders(t *testing.T) {
 			t.Fatal(err)
 		}
 		var previewed bytes.Buffer
-		if err := preview.Render(m, &previewed); err != nil {
+		// The goldens render as a manager without access to pods (--load-model
+		// for mode explicit); the gate and operator loading are tested beside.
+		if err := preview.Render(m, &previewed, preview.Options{}); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		golden, err := rendertest.Golden(render.Children, m, false)
