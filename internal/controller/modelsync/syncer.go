@@ -55,6 +55,9 @@ type Reading struct {
 	Target
 	Entries []tritonapi.Entry
 	Err     error
+	// At is when the request was sent: an operation that ended after it is
+	// not seen in Entries.
+	At time.Time
 }
 
 type opKey struct {
@@ -78,6 +81,9 @@ type Syncer struct {
 	mu       sync.Mutex
 	inflight map[opKey]bool
 	failures map[opKey]failure
+	// ended is when the last operation on a pod's model ended: a reading
+	// sent before it is stale for that model.
+	ended map[opKey]time.Time
 	now      func() time.Time
 }
 
@@ -95,6 +101,7 @@ func New(api *tritonapi.Client, opts Options) *Syncer {
 		wake:     make(chan event.TypedGenericEvent[*servingv1alpha1.KalypsoTritonServer], 1024),
 		inflight: map[opKey]bool{},
 		failures: map[opKey]failure{},
+		ended:    map[opKey]time.Time{},
 		now:      time.Now,
 	}
 }
@@ -125,19 +132,22 @@ func (s *Syncer) Read(ctx context.Context, targets []Target) []Reading {
 	var wg sync.WaitGroup
 	for i, t := range targets {
 		wg.Go(func() {
+			at := s.now()
 			entries, err := s.api.Index(ctx, t.Addr)
-			out[i] = Reading{Target: t, Entries: entries, Err: err}
+			out[i] = Reading{Target: t, Entries: entries, Err: err, At: at}
 		})
 	}
 	wg.Wait()
 	return out
 }
 
-// Busy reports a load or unload of model on the pod in flight.
-func (s *Syncer) Busy(uid types.UID, model string) bool {
+// Busy reports a load or unload of model on the pod in flight, or one that
+// ended after the reading was sent (the reading does not show its result).
+func (s *Syncer) Busy(r Reading, model string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.inflight[opKey{uid, model}]
+	key := opKey{r.UID, model}
+	return s.inflight[key] || !s.ended[key].Before(r.At)
 }
 
 // LoadError is the last failed load of model on the pod while its retry
@@ -163,21 +173,22 @@ func (s *Syncer) RetryIn(uid types.UID, model string) time.Duration {
 	return 0
 }
 
-// Load starts loading model on the pod unless one is in flight or a failed
-// one waits for its retry; it reports whether it started.
-func (s *Syncer) Load(srv *servingv1alpha1.KalypsoTritonServer, t Target, model string) bool {
-	return s.start(srv, t, model, true)
+// Load starts loading model on the pod the reading is of, unless Busy or
+// a failed load waits for its retry; it reports whether it started.
+func (s *Syncer) Load(srv *servingv1alpha1.KalypsoTritonServer, r Reading, model string) bool {
+	return s.start(srv, r, model, true)
 }
 
-// Unload starts unloading model on the pod unless an operation is in flight.
-func (s *Syncer) Unload(srv *servingv1alpha1.KalypsoTritonServer, t Target, model string) bool {
-	return s.start(srv, t, model, false)
+// Unload starts unloading model on the pod unless Busy.
+func (s *Syncer) Unload(srv *servingv1alpha1.KalypsoTritonServer, r Reading, model string) bool {
+	return s.start(srv, r, model, false)
 }
 
-func (s *Syncer) start(srv *servingv1alpha1.KalypsoTritonServer, t Target, model string, load bool) bool {
+func (s *Syncer) start(srv *servingv1alpha1.KalypsoTritonServer, r Reading, model string, load bool) bool {
+	t := r.Target
 	key := opKey{t.UID, model}
 	s.mu.Lock()
-	if s.inflight[key] || (load && s.now().Before(s.failures[key].retry)) {
+	if s.inflight[key] || !s.ended[key].Before(r.At) || (load && s.now().Before(s.failures[key].retry)) {
 		s.mu.Unlock()
 		return false
 	}
@@ -207,6 +218,7 @@ func (s *Syncer) finish(key opKey, load bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.inflight, key)
+	s.ended[key] = s.now()
 	if !load {
 		return
 	}
@@ -229,6 +241,11 @@ func (s *Syncer) Forget(uid types.UID) {
 	for k := range s.failures {
 		if k.uid == uid {
 			delete(s.failures, k)
+		}
+	}
+	for k := range s.ended {
+		if k.uid == uid {
+			delete(s.ended, k)
 		}
 	}
 }

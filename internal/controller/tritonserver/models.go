@@ -108,16 +108,16 @@ func (r *Reconciler) enforce(ctx context.Context, srv *servingv1alpha1.KalypsoTr
 		switch models[n].state {
 		case servingv1alpha1.ModelStateReady, servingv1alpha1.ModelStateLoading, servingv1alpha1.ModelStateUnloading:
 		default:
-			if !r.Models.Busy(reading.UID, n) {
-				r.Models.Load(srv, reading.Target, n)
+			if !r.Models.Busy(reading, n) {
+				r.Models.Load(srv, reading, n)
 			}
 		}
 	}
 	mc := srv.Spec.TritonConfig.ModelControl
 	if !d.all && (mc.UnloadUndeclared == nil || *mc.UnloadUndeclared) {
 		for n, m := range models {
-			if m.state == servingv1alpha1.ModelStateReady && !slices.Contains(want, n) && !r.Models.Busy(reading.UID, n) {
-				r.Models.Unload(srv, reading.Target, n)
+			if m.state == servingv1alpha1.ModelStateReady && !slices.Contains(want, n) && !r.Models.Busy(reading, n) {
+				r.Models.Unload(srv, reading, n)
 			}
 		}
 	}
