@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,10 +37,14 @@ import (
 // manager CPU and memory. The manager runs with its own defaults (those of
 // config/manager) plus the address map.
 const (
+	tritonImage    = "triton"
 	modelsNS       = "models"
 	modelsReplicas = 2
 	modelsWindow   = 60 * time.Second
 )
+
+// declaredModels are the models of the fleet's explicit servers.
+var declaredModels = []string{"resnet", "bert"}
 
 // podIP is the simulated address of replica r of server i.
 func podIP(i, r int) string { return fmt.Sprintf("10.%d.%d.%d", 1+r, i/250, i%250+1) }
@@ -59,7 +64,7 @@ func modelsProfile(host string) faketriton.Profile {
 	if !ok {
 		return faketriton.Profile{Unknown: true}
 	}
-	return faketriton.Profile{Explicit: i%2 == 1, Repository: []string{"resnet", "bert", "gpt"}}
+	return faketriton.Profile{Explicit: i%2 == 1, Repository: append(slices.Clone(declaredModels), "gpt")}
 }
 
 type phaseFigures struct {
@@ -131,7 +136,7 @@ func createFleet(ctx context.Context, c client.Client, n int) error {
 			fixture.WithReplicas(modelsReplicas))
 		if i%2 == 1 {
 			srv.Spec.TritonConfig.ModelControl = &servingv1alpha1.ModelControl{Mode: servingv1alpha1.ModelControlExplicit,
-				Models: []string{"resnet", "bert"}}
+				Models: declaredModels}
 		}
 		return c.Create(ctx, srv)
 	}); err != nil {
@@ -147,7 +152,7 @@ func createFleet(ctx context.Context, c client.Client, n int) error {
 			ObjectMeta: metav1.ObjectMeta{Namespace: modelsNS, Name: fmt.Sprintf("%s-h1-%d", name, r), Labels: labels,
 				OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: name + "-h1",
 					UID: types.UID("rs-" + name), Controller: ptr.To(true)}}},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: render.ContainerName, Image: "triton"}}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: render.ContainerName, Image: tritonImage}}},
 		}
 		if err := c.Create(ctx, pod); err != nil {
 			return err
@@ -157,7 +162,7 @@ func createFleet(ctx context.Context, c client.Client, n int) error {
 			Conditions: []corev1.PodCondition{
 				{Type: corev1.ContainersReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
 				{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now}},
-			ContainerStatuses: []corev1.ContainerStatus{{Name: render.ContainerName, Ready: true, Image: "triton", ImageID: "triton"}}}
+			ContainerStatuses: []corev1.ContainerStatus{{Name: render.ContainerName, Ready: true, Image: tritonImage, ImageID: tritonImage}}}
 		return c.Status().Update(ctx, pod)
 	})
 }
@@ -299,7 +304,7 @@ func totalLoads(fake *faketriton.Server, n int) int {
 	sum := 0
 	for i := 1; i < n; i += 2 {
 		for r := range modelsReplicas {
-			for _, m := range []string{"resnet", "bert"} {
+			for _, m := range declaredModels {
 				sum += fake.Loads(podIP(i, r)+":8000", m)
 			}
 		}
@@ -323,7 +328,8 @@ func cpuSeconds(pid int) float64 {
 func printModels(n int, f [2]phaseFigures) {
 	fmt.Printf("\nModel status at N=%d servers x %d replicas (half mode none, half explicit with 2 declared models), window %s\n\n",
 		n, modelsReplicas, modelsWindow)
-	fmt.Println("| reading | converged in (s) | API writes to converge | API writes in window | requests/s to pods | model loads | manager CPU in window (s) | RSS (MiB) | peak RSS (MiB) |")
+	fmt.Println("| reading | converged in (s) | API writes to converge | API writes in window | requests/s to pods | " +
+		"model loads | manager CPU in window (s) | RSS (MiB) | peak RSS (MiB) |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for i, name := range []string{"off", "on"} {
 		x := f[i]

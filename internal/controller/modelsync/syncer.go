@@ -84,7 +84,7 @@ type Syncer struct {
 	// ended is when the last operation on a pod's model ended: a reading
 	// sent before it is stale for that model.
 	ended map[opKey]time.Time
-	now      func() time.Time
+	now   func() time.Time
 }
 
 // New returns a Syncer; api nil switches reading off (opts.Why says why).
