@@ -123,6 +123,9 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	operatorNamespace := ""
 	if models.Enabled() {
 		operatorNamespace = opts.Triton.OperatorNamespace
+		if err := index.RegisterPods(context.Background(), mgr.GetFieldIndexer()); err != nil {
+			return fmt.Errorf("registering the pod index: %w", err)
+		}
 	}
 	if err := (&project.Reconciler{
 		OperatorNamespace:       operatorNamespace,

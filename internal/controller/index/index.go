@@ -6,6 +6,7 @@ package index
 import (
 	"context"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -22,7 +23,20 @@ const (
 	ServerServiceMonitor = ".spec.observability.metrics.serviceMonitor.enabled"
 	// ApplicationSecret indexes KalypsoApplications by spec.storage.secretRef.name.
 	ApplicationSecret = ".spec.storage.secretRef.name"
+	// PodServer indexes the operator's pods by the server they belong to.
+	PodServer = ".metadata.labels.tritonserver"
 )
+
+// RegisterPods adds the pod index; only a manager that reads Triton pods
+// registers it, as an index starts the pod informer.
+func RegisterPods(ctx context.Context, idx client.FieldIndexer) error {
+	return idx.IndexField(ctx, &corev1.Pod{}, PodServer, func(o client.Object) []string {
+		if s := o.GetLabels()[render.LabelTritonServer]; s != "" {
+			return []string{s}
+		}
+		return nil
+	})
+}
 
 // Register adds every index to the manager's cache.
 func Register(ctx context.Context, idx client.FieldIndexer) error {

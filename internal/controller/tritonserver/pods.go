@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
+	"github.com/kalypsoserving/kalypso-serving/internal/controller/index"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/modelsync"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
 )
@@ -28,11 +29,15 @@ import (
 // that merely copies the labels is never asked.
 func (r *Reconciler) serverPods(ctx context.Context, srv *servingv1alpha1.KalypsoTritonServer) ([]corev1.Pod, error) {
 	var list corev1.PodList
-	if err := r.List(ctx, &list, client.InNamespace(srv.Namespace), client.MatchingLabels(render.SelectorLabels(srv.Name))); err != nil {
+	// By the server index: a label selector would scan every pod of the namespace.
+	if err := r.List(ctx, &list, client.InNamespace(srv.Namespace), client.MatchingFields{index.PodServer: srv.Name}); err != nil {
 		return nil, fmt.Errorf("listing the pods of %s: %w", srv.Name, err)
 	}
 	out := list.Items[:0]
 	for _, p := range list.Items {
+		if p.Labels[render.LabelInstance] != srv.Name || p.Labels[render.LabelName] != render.NameValue {
+			continue
+		}
 		owner := metav1.GetControllerOf(&p)
 		hash := p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]
 		if owner == nil || owner.Kind != "ReplicaSet" || hash == "" || owner.Name != srv.Name+"-"+hash {
