@@ -179,7 +179,9 @@ func notReady(m podModel, listed bool, r modelsync.Reading, name string,
 		}
 	}
 	if reason != "" {
-		reason = tritonapi.Sanitize(fmt.Sprintf("%s (pod %s)", reason, r.Pod), servingv1alpha1.MaxModelReasonBytes)
+		// Triton's text is cut, never the pod that said it.
+		where := fmt.Sprintf(" (pod %s)", r.Pod)
+		reason = tritonapi.Sanitize(reason, max(64, servingv1alpha1.MaxModelReasonBytes-len(where))) + where
 	}
 	return state, reason
 }

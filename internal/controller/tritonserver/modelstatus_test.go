@@ -124,3 +124,15 @@ func TestWantedAndServed(t *testing.T) {
 		t.Errorf("a version's state wins over a name-only entry: %+v", models["b"])
 	}
 }
+
+// A long reason is cut, the pod that gave it is kept, and the whole fits
+// the status bound.
+func TestLongReasonKeepsThePod(t *testing.T) {
+	long := "failed to load 'x': " + strings.Repeat("shape mismatch; ", 40)
+	got := summarizeModels([]modelsync.Reading{reading("pod-with-a-long-name-0123456789",
+		tritonapi.Entry{Name: "x", Version: "1", State: "UNAVAILABLE", Reason: long})}, declaredSet{}, noLoadError)
+	r := got[0].Reason
+	if !strings.HasSuffix(r, " (pod pod-with-a-long-name-0123456789)") || len(r) > servingv1alpha1.MaxModelReasonBytes {
+		t.Fatalf("reason %q (%d bytes)", r, len(r))
+	}
+}
