@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -143,6 +144,25 @@ var _ = Describe("Per-model status", func() {
 		Eventually(model(ns, "llm")).Should(HaveField("State", servingv1alpha1.ModelStateLoading))
 		Eventually(modelsReady(ns)).Should(cond(metav1.ConditionTrue, servingv1alpha1.ReasonModelsReady))
 		Expect(fake.Loads(p.host(), "llm")).To(Equal(1))
+	})
+
+	It("says the models are why running pods are not available", func() {
+		ns := newNamespace()
+		fake.SlowLoad("big", 4*time.Second)
+		DeferCleanup(func() { fake.Clear("big") })
+		createServer(ns, fixture.WithReplicas(1), explicit("big"))
+		// The Deployment controller's view while the gate is closed: the
+		// pod is updated but not available.
+		Eventually(func(g Gomega) {
+			var d appsv1.Deployment
+			g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: server}, &d)).To(Succeed())
+			d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: 1, UpdatedReplicas: 1}
+			g.Expect(k8sClient.Status().Update(ctx, &d)).To(Succeed())
+		}).Should(Succeed())
+		startPod(ns, faketriton.Profile{Explicit: true, Repository: []string{"big"}})
+		Eventually(func(g Gomega) *metav1.Condition {
+			return meta.FindStatusCondition(getServer(ns, server)(g).Status.Conditions, servingv1alpha1.ConditionReady)
+		}).Should(And(HaveField("Status", metav1.ConditionFalse), HaveField("Reason", servingv1alpha1.ReasonModelsLoading)))
 	})
 
 	DescribeTable("refuses a hostile answer with a clear condition, and keeps the pod's gate as it was",

@@ -131,10 +131,16 @@ func (r *Reconciler) reconcile(ctx context.Context, srv *servingv1alpha1.Kalypso
 	if rollout {
 		return rolloutPending, nil
 	}
-	if out := deploymentOutcome(dep); !out.Ready || models == nil || out.Reason == servingv1alpha1.ReasonScaledToZero {
+	out := deploymentOutcome(dep)
+	switch {
+	case models == nil || out.Reason == servingv1alpha1.ReasonScaledToZero:
 		return out, nil
+	case out.Ready, out.Reason == servingv1alpha1.ReasonDeploymentUnavailable && models.Reason != servingv1alpha1.ReasonNoReadyReplicas:
+		// Pods that run but are not available because their models are
+		// not served (the readiness gate): the models say why.
+		return *models, nil
 	}
-	return *models, nil
+	return out, nil
 }
 
 // renderOutcome maps a renderer refusal to the server's outcome: a spec
