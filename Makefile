@@ -113,7 +113,8 @@ test: manifests generate vet setup-envtest kustomize ## Run unit and envtest int
 # internal/testenv) live in internal/controller and test/ and are left out.
 UNIT_PACKAGES = ./api/... ./cmd/kalypso/... ./internal/apply/... ./internal/conditions/... \
 	./internal/preview/... ./internal/render/... ./internal/triton/... \
-	./internal/controller/application ./internal/controller/project ./internal/controller/tritonserver
+	./internal/controller/application ./internal/controller/project ./internal/controller/tritonserver \
+	./internal/controller/modelsync ./internal/tritonapi/... ./internal/faketriton/... ./internal/fleetstatus/...
 
 .PHONY: test-unit
 test-unit: ## Run the fast tests of the pure packages (renderers, Triton grammar, conditions, status logic, CLI); no kube binaries.

@@ -56,11 +56,15 @@ k -n sample-project-dev get kalypsotritonserver ranking-v2 \
 step "kubectl -n sample-project-dev get deployments,services,pdb,pods"
 k -n sample-project-dev get deployments,services,pdb,pods -o wide
 
+step "kalypso status -A (what is serving and what is broken)"
+"${root}/bin/kalypso" status -A --kubeconfig "${admin}"
+
 cat <<MSG
 
 The operator is running. Explore:
   export KUBECONFIG=${admin}
   ${kubectl} get kalypso -A
+  ${root}/bin/kalypso status -A --watch
   ${kubectl} -n sample-project-dev scale kalypsotritonserver recommendation-v1 --replicas=3
   ${kubectl} -n sample-project-dev describe kalypsotritonserver recommendation-v1
   tail -f ${root}/tmp/manager/manager.log

@@ -2,6 +2,7 @@
 // kubectl-kalypso on the PATH it also works as `kubectl kalypso`.
 //
 //	kalypso render -f manifests.yaml   print the objects the operator would create
+//	kalypso status [-A]                what is serving and what is broken
 package main
 
 import (
@@ -24,6 +25,10 @@ Usage:
         KalypsoTritonServers in the files (their KalypsoApplications are read
         from the same files); a directory means its *.yaml files; no cluster
         is needed
+  kalypso status [-n NAMESPACE | -A] [-o tree|yaml|json] [--watch] [--kubeconfig FILE]
+        what is serving and what is broken: projects, their environments,
+        applications and servers with readiness, replicas and models, and the
+        reason of anything not Ready
 `
 
 func main() {
@@ -41,6 +46,8 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	switch args[0] {
 	case "render":
 		return renderCmd(args[1:], stdin, stdout)
+	case "status":
+		return statusCmd(args[1:], stdout)
 	default:
 		return fmt.Errorf("unknown command %q\n\n%s", args[0], usage)
 	}
