@@ -223,6 +223,14 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 		Expect(dep.Spec.Strategy.RollingUpdate.MaxSurge.IntValue()).To(Equal(0), "no room for a surge pod")
 		AddReportEntry("rollout with a full GPU quota", fmt.Sprintf("2 replicas replaced one at a time in %s", time.Since(start).Round(time.Second)))
 
+		// The quota controller counts the replaced pods asynchronously: the
+		// next change is judged against a quota that shows all 4 GPUs used.
+		Eventually(func(g Gomega) string {
+			var q corev1.ResourceQuota
+			g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: prodNS, Name: render.QuotaName}, &q)).To(Succeed())
+			used := q.Status.Used[corev1.ResourceName("requests.nvidia.com/gpu")]
+			return used.String()
+		}).Should(Equal("4"))
 		Eventually(func(g Gomega) {
 			s := server(prodNS, "gpu")(g)
 			s.Spec.GPUs = ptr.To[int32](2)
