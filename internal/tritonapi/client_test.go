@@ -62,13 +62,18 @@ func TestIndexThroughMappedDialer(t *testing.T) {
 	}
 }
 
-func TestUnmappedPodRefused(t *testing.T) {
-	var dials atomic.Int32
+// countingClient maps 10.0.0.0/8 to a dial that only counts and fails.
+func countingClient(dials *atomic.Int32) *Client {
 	m, _ := ParseAddressMap("10.0.0.0/8=127.0.0.1:1")
-	c := NewClient(&Dialer{Map: m, Dial: func(context.Context, string, string) (net.Conn, error) {
+	return NewClient(&Dialer{Map: m, Dial: func(context.Context, string, string) (net.Conn, error) {
 		dials.Add(1)
 		return nil, errors.New("no")
 	}}, Options{})
+}
+
+func TestUnmappedPodRefused(t *testing.T) {
+	var dials atomic.Int32
+	c := countingClient(&dials)
 	_, err := c.Index(context.Background(), netip.MustParseAddrPort("192.0.2.1:8000"))
 	if !errors.Is(err, ErrNoMapping) || kindOf(err) != KindUnreachable {
 		t.Fatalf("Index of an unmapped pod: %v (kind %q), want ErrNoMapping, Unreachable", err, kindOf(err))
@@ -241,11 +246,7 @@ func TestErrorStatus(t *testing.T) {
 
 func TestInvalidModelNameRefusedBeforeDial(t *testing.T) {
 	var dials atomic.Int32
-	m, _ := ParseAddressMap("10.0.0.0/8=127.0.0.1:1")
-	c := NewClient(&Dialer{Map: m, Dial: func(context.Context, string, string) (net.Conn, error) {
-		dials.Add(1)
-		return nil, errors.New("no")
-	}}, Options{})
+	c := countingClient(&dials)
 	for _, name := range []string{"", "../x", "a/b", "a b", "m?x=1", "-m", strings.Repeat("m", 129), "é"} {
 		if err := c.Load(context.Background(), pod, name); err == nil || kindOf(err) != "" {
 			t.Errorf("Load(%q) = %v, want an argument error", name, err)

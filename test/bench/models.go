@@ -78,23 +78,11 @@ type phaseFigures struct {
 }
 
 func runModels(ctx context.Context, s settings, n int) error {
-	out, err := filepath.Abs(s.Out)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	fmt.Println("starting kube-apiserver + etcd (RBAC) ...")
-	cp, err := startControlPlane(ctx, s)
+	out, cp, kubeconfig, err := setUp(ctx, s)
 	if err != nil {
 		return err
 	}
 	defer cp.Stop()
-	kubeconfig, err := cp.ManagerKubeconfig(ctx, out)
-	if err != nil {
-		return err
-	}
 	fake := faketriton.New(modelsProfile)
 	addr, err := faketriton.Start(ctx, "127.0.0.1:0", fake)
 	if err != nil {
@@ -277,27 +265,10 @@ func waitFleet(ctx context.Context, c client.Client, n int, reading bool) error 
 	return errors.New("the fleet did not converge in time")
 }
 
-// waitNoWrites waits until the manager made no API write for 5 s.
+// waitNoWrites waits until the manager made no API write for 5 s (with
+// reading on, reconciles never stop: the pods are read on an interval).
 func waitNoWrites(ctx context.Context, m *manager) error {
-	prev, err := m.Metrics()
-	if err != nil {
-		return err
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Second):
-		}
-		cur, err := m.Metrics()
-		if err != nil {
-			return err
-		}
-		if cur.Writes == prev.Writes {
-			return nil
-		}
-		prev = cur
-	}
+	return waitSteady(ctx, m, 5*time.Second, func(prev, cur counters) bool { return cur.Writes == prev.Writes })
 }
 
 func totalLoads(fake *faketriton.Server, n int) int {

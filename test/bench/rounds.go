@@ -350,8 +350,17 @@ func createServers(ctx context.Context, cp *controlPlane, m *manager, s settings
 	return start, nil
 }
 
-// waitQuiet waits until the manager's write counter stops moving.
+// waitQuiet waits until the manager's write and reconcile counters stop
+// moving for quietPeriod.
 func waitQuiet(ctx context.Context, m *manager) error {
+	return waitSteady(ctx, m, quietPeriod, func(prev, cur counters) bool {
+		return cur.Writes == prev.Writes && totalReconciles(cur) == totalReconciles(prev)
+	})
+}
+
+// waitSteady polls the manager's counters every period until steady(prev,
+// cur) holds between two polls.
+func waitSteady(ctx context.Context, m *manager, period time.Duration, steady func(prev, cur counters) bool) error {
 	prev, err := m.Metrics()
 	if err != nil {
 		return err
@@ -360,13 +369,13 @@ func waitQuiet(ctx context.Context, m *manager) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(quietPeriod):
+		case <-time.After(period):
 		}
 		cur, err := m.Metrics()
 		if err != nil {
 			return err
 		}
-		if cur.Writes == prev.Writes && totalReconciles(cur) == totalReconciles(prev) {
+		if steady(prev, cur) {
 			return nil
 		}
 		prev = cur

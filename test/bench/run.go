@@ -72,24 +72,32 @@ type report struct {
 	Steady   *steadyResult     `json:"steady,omitempty"`
 }
 
-func run(ctx context.Context, s settings) error {
+// setUp makes the output directory, starts the control plane and writes
+// the manager's kubeconfig; the caller stops cp.
+func setUp(ctx context.Context, s settings) (out string, cp *controlPlane, kubeconfig string, err error) {
 	if err := os.MkdirAll(s.Out, 0o755); err != nil {
-		return err
+		return "", nil, "", err
 	}
-	out, err := filepath.Abs(s.Out)
-	if err != nil {
-		return err
+	if out, err = filepath.Abs(s.Out); err != nil {
+		return "", nil, "", err
 	}
 	fmt.Println("starting kube-apiserver + etcd (RBAC) ...")
-	cp, err := startControlPlane(ctx, s)
+	if cp, err = startControlPlane(ctx, s); err != nil {
+		return "", nil, "", err
+	}
+	if kubeconfig, err = cp.ManagerKubeconfig(ctx, out); err != nil {
+		cp.Stop()
+		return "", nil, "", err
+	}
+	return out, cp, kubeconfig, nil
+}
+
+func run(ctx context.Context, s settings) error {
+	out, cp, kubeconfig, err := setUp(ctx, s)
 	if err != nil {
 		return err
 	}
 	defer cp.Stop()
-	kubeconfig, err := cp.ManagerKubeconfig(ctx, out)
-	if err != nil {
-		return err
-	}
 	logPath := filepath.Join(out, "manager.log")
 	_ = os.Remove(logPath)
 	m, err := startManager(ctx, s, kubeconfig, logPath)

@@ -162,17 +162,6 @@ func (s *Syncer) LoadError(uid types.UID, model string) string {
 	return f.err
 }
 
-// RetryIn is how long until a failed load of model on the pod may be
-// tried again (0 when it may be now).
-func (s *Syncer) RetryIn(uid types.UID, model string) time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f, ok := s.failures[opKey{uid, model}]; ok {
-		return max(0, f.retry.Sub(s.now()))
-	}
-	return 0
-}
-
 // Load starts loading model on the pod the reading is of, unless Busy or
 // a failed load waits for its retry; it reports whether it started.
 func (s *Syncer) Load(srv *servingv1alpha1.KalypsoTritonServer, r Reading, model string) bool {

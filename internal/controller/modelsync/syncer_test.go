@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/faketriton"
 	"github.com/kalypsoserving/kalypso-serving/internal/tritonapi"
@@ -26,6 +28,17 @@ func newSyncer(t *testing.T) (*Syncer, *faketriton.Server, Target) {
 	d := &tritonapi.Dialer{Map: tritonapi.AddressMap{{Prefix: netip.MustParsePrefix("10.0.0.0/8"), Target: target}}}
 	s := New(tritonapi.NewClient(d, tritonapi.Options{}), Options{})
 	return s, fake, Target{Pod: "p", UID: "uid-p", Addr: netip.MustParseAddrPort("10.0.0.1:8000")}
+}
+
+// retryIn is how long until a failed load of model on the pod may be tried
+// again (0 when it may be now).
+func retryIn(s *Syncer, uid types.UID, model string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f, ok := s.failures[opKey{uid, model}]; ok {
+		return max(0, f.retry.Sub(s.now()))
+	}
+	return 0
 }
 
 func waitWake(t *testing.T, s *Syncer) {
@@ -77,11 +90,11 @@ func TestFailedLoadBacksOff(t *testing.T) {
 	if s.Load(srv, later, "bad") {
 		t.Fatal("a failed load must wait for its retry")
 	}
-	if e := s.LoadError(target.UID, "bad"); e == "" || s.RetryIn(target.UID, "bad") < 9*time.Second {
-		t.Fatalf("load error %q, retry in %s", e, s.RetryIn(target.UID, "bad"))
+	if e := s.LoadError(target.UID, "bad"); e == "" || retryIn(s, target.UID, "bad") < 9*time.Second {
+		t.Fatalf("load error %q, retry in %s", e, retryIn(s, target.UID, "bad"))
 	}
 	s.Forget(target.UID)
-	if s.LoadError(target.UID, "bad") != "" || s.RetryIn(target.UID, "bad") != 0 {
+	if s.LoadError(target.UID, "bad") != "" || retryIn(s, target.UID, "bad") != 0 {
 		t.Fatal("a forgotten pod keeps no state")
 	}
 }
