@@ -24,6 +24,7 @@ import (
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/project"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/secretwatch"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/tritonserver"
+	"github.com/kalypsoserving/kalypso-serving/internal/metrics"
 	"github.com/kalypsoserving/kalypso-serving/internal/render"
 	"github.com/kalypsoserving/kalypso-serving/internal/tritonapi"
 )
@@ -106,10 +107,14 @@ func ClientOptions() client.Options {
 	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}}
 }
 
-// SetupWithManager registers the field indexes and the three reconcilers.
+// SetupWithManager registers the field indexes, the three reconcilers and
+// the fleet metrics.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := index.Register(context.Background(), mgr.GetFieldIndexer()); err != nil {
 		return fmt.Errorf("registering field indexes: %w", err)
+	}
+	if err := metrics.AddFleet(mgr); err != nil {
+		return err
 	}
 	meta, err := metadata.NewForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	servingv1alpha1 "github.com/kalypsoserving/kalypso-serving/api/v1alpha1"
 	"github.com/kalypsoserving/kalypso-serving/internal/conditions"
 	"github.com/kalypsoserving/kalypso-serving/internal/controller/statuspatch"
+	"github.com/kalypsoserving/kalypso-serving/internal/metrics"
 )
 
 // Error carries a conclusion that ends a reconcile early without being a
@@ -72,7 +73,10 @@ type Finisher struct {
 //     leaving it for Ready records a Normal one; nothing else does, so a
 //     converged object records none;
 //   - the status is written once, and only when it changed.
-func Finish[T Object](ctx context.Context, f Finisher, before, obj T, status func(T) any, done conditions.Outcome, err error) (ctrl.Result, error) {
+//
+// Every call is counted once in the reconcile outcomes metric.
+func Finish[T Object](ctx context.Context, f Finisher, before, obj T, status func(T) any, done conditions.Outcome, err error) (_ ctrl.Result, rerr error) {
+	defer func() { metrics.ObserveFinish(obj, *obj.StatusConditions(), done, rerr) }()
 	var concluded *Error
 	switch {
 	case errors.As(err, &concluded):
