@@ -2,6 +2,12 @@
 # first use, so a machine with Go and a Go module proxy is enough.
 
 IMG ?= kalypso-serving:dev
+# Platforms of the manager image (comma-separated os/arch), and where the
+# engine-less build writes it.
+PLATFORMS ?= linux/amd64,linux/arm64
+IMAGE_DIR ?= bin/image
+# The commit the image's org.opencontainers.image.revision label names.
+REVISION ?= $(shell git rev-parse --verify --quiet HEAD 2>/dev/null)
 
 # The Kubernetes version is defined once: the k8s.io/kubernetes requirement in
 # hack/k8s/go.mod, from which the control-plane binaries are built. `make
@@ -18,6 +24,9 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 GINKGO_VERSION ?= v2.34.0
 KWOK_VERSION ?= v0.8.0
 CRANE_VERSION ?= v0.22.1
+# Helm is built from hack/helm/go.mod (its own module, so that Helm never
+# moves the project's k8s.io/* versions); keep the two in step.
+HELM_VERSION ?= v3.22.0
 
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
@@ -32,6 +41,8 @@ KWOK ?= $(LOCALBIN)/kwok-$(KWOK_VERSION)
 KWOKCTL ?= $(LOCALBIN)/kwokctl-$(KWOK_VERSION)
 CRANE ?= $(LOCALBIN)/crane-$(CRANE_VERSION)
 KUBECTL ?= $(K8S_BIN)/kubectl
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+CHART ?= charts/kalypso-serving
 
 # Binaries envtest needs; the local cluster adds the controller manager and scheduler.
 ENVTEST_COMPONENTS = kube-apiserver etcd kubectl
@@ -49,8 +60,9 @@ help: ## Display this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: controller-gen ## Generate CRDs and RBAC from the Go markers.
+manifests: controller-gen ## Generate CRDs and RBAC from the Go markers, and copy them (and the dashboards and rules) into the Helm chart.
 	"$(CONTROLLER_GEN)" rbac:roleName=kalypso-serving-manager crd:maxDescLen=400 paths="./api/..." paths="./internal/..." output:crd:artifacts:config=config/crd/bases
+	@hack/helm/sync-chart.sh "$(CHART)"
 
 .PHONY: generate
 generate: controller-gen ## Generate DeepCopy methods.
@@ -79,20 +91,21 @@ VERIFY_CHECKS = verify-generated verify-fmt verify-mod verify-golden verify-k8s-
 verify: ## Fail on stale generated or golden files, unformatted code, untidy go.mod files or a disagreeing Kubernetes version.
 	@$(MAKE) --no-print-directory -k $(VERIFY_CHECKS)
 
-verify-generated: manifests generate ## Fail when generated files (CRDs, RBAC, deepcopy) are stale.
-	@if [ -n "$$(git status --porcelain -- config/crd config/rbac api)" ]; then \
+verify-generated: manifests generate ## Fail when generated files (CRDs, RBAC, deepcopy, the chart's copies) are stale.
+	@if [ -n "$$(git status --porcelain -- config/crd config/rbac api $(CHART)/files)" ]; then \
 		echo "generated files are stale; run 'make manifests generate' and commit:"; \
-		git status --porcelain -- config/crd config/rbac api; git --no-pager diff --stat -- config/crd config/rbac api; exit 1; \
+		git status --porcelain -- config/crd config/rbac api $(CHART)/files; git --no-pager diff --stat -- config/crd config/rbac api $(CHART)/files; exit 1; \
 	fi
 
 verify-fmt: ## Fail when a Go file outside bin/ is not gofmt-formatted (nothing is rewritten; `make fmt` does).
 	@files="$$(find . -path ./bin -prune -o -path ./.git -prune -o -type f -name '*.go' -print0 | xargs -0 -r gofmt -l)"; \
 	if [ -n "$$files" ]; then echo "not formatted with gofmt; run 'make fmt' and commit:"; echo "$$files"; exit 1; fi
 
-verify-mod: ## Fail when go.mod or go.sum of the root or the hack/k8s module is not tidy (nothing is written).
+verify-mod: ## Fail when go.mod or go.sum of the root, hack/k8s or hack/helm module is not tidy (nothing is written).
 	@rc=0; \
 	go mod tidy -diff || { echo "go.mod/go.sum are not tidy; run 'go mod tidy' and commit"; rc=1; }; \
 	(cd hack/k8s && go mod tidy -diff) || { echo "hack/k8s/go.mod/go.sum are not tidy; run 'go mod tidy' in hack/k8s and commit"; rc=1; }; \
+	(cd hack/helm && go mod tidy -diff) || { echo "hack/helm/go.mod/go.sum are not tidy; run 'go mod tidy' in hack/helm and commit"; rc=1; }; \
 	exit $$rc
 
 verify-golden: golden ## Regenerate the golden files and fail when they differ from the committed ones.
@@ -105,8 +118,8 @@ verify-k8s-version: ## Fail when go.mod files, scripts or docs disagree with the
 	@hack/verify-k8s-version.sh
 
 .PHONY: test
-test: manifests generate vet setup-envtest kustomize ## Run unit and envtest integration tests on a real kube-apiserver + etcd.
-	KUBEBUILDER_ASSETS="$(K8S_BIN)" KUSTOMIZE="$(KUSTOMIZE)" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
+test: manifests generate vet setup-envtest kustomize helm-bin ## Run unit and envtest integration tests on a real kube-apiserver + etcd.
+	KUBEBUILDER_ASSETS="$(K8S_BIN)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
 
 # Packages whose tests need no API server: no envtest, no kube binaries, no
 # generated files refreshed first. Suites that start kube-apiserver (through
@@ -114,7 +127,8 @@ test: manifests generate vet setup-envtest kustomize ## Run unit and envtest int
 UNIT_PACKAGES = ./api/... ./cmd/kalypso/... ./internal/apply/... ./internal/conditions/... \
 	./internal/preview/... ./internal/render/... ./internal/triton/... \
 	./internal/controller/application ./internal/controller/project ./internal/controller/tritonserver \
-	./internal/controller/modelsync ./internal/tritonapi/... ./internal/faketriton/... ./internal/fleetstatus/...
+	./internal/controller/modelsync ./internal/tritonapi/... ./internal/faketriton/... ./internal/fleetstatus/... ./hack/krew/... \
+	./internal/ociimage/...
 
 .PHONY: test-unit
 test-unit: ## Run the fast tests of the pure packages (renderers, Triton grammar, conditions, status logic, CLI); no kube binaries.
@@ -139,8 +153,8 @@ golden: ## Regenerate the rendered-output golden files under testdata.
 	go test ./internal/render/... -run Golden -update
 
 .PHONY: test-e2e
-test-e2e: build setup-cluster-tools kustomize ## Run end-to-end tests: a fresh local cluster (or E2E_KUBECONFIG), the manager as its ServiceAccount.
-	K8S_BIN="$(K8S_BIN)" KWOK="$(KWOK)" KWOKCTL="$(KWOKCTL)" KUSTOMIZE="$(KUSTOMIZE)" KUBECTL="$(KUBECTL)" \
+test-e2e: build setup-cluster-tools kustomize helm-bin ## Run end-to-end tests: a fresh local cluster (or E2E_KUBECONFIG), the manager as its ServiceAccount.
+	K8S_BIN="$(K8S_BIN)" KWOK="$(KWOK)" KWOKCTL="$(KWOKCTL)" KUSTOMIZE="$(KUSTOMIZE)" KUBECTL="$(KUBECTL)" HELM="$(HELM)" \
 		go test ./test/e2e/ -v -ginkgo.v -timeout 30m
 
 # On a machine with Docker and kind: the same suite against a kind cluster.
@@ -188,6 +202,29 @@ build: manifests generate vet ## Build the manager and the kalypso CLI.
 	go build -o bin/kalypso ./cmd/kalypso
 	go build -o bin/faketriton ./hack/faketriton
 
+# Release archives of the CLI, one per platform the krew manifest lists, each
+# holding kubectl-kalypso (so `kubectl kalypso` finds it), then the manifest.
+VERSION ?= v0.1.0
+CLI_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+KREW_URL_BASE ?=
+KREW_HOMEPAGE ?=
+
+.PHONY: cli-dist
+cli-dist: ## Cross-compile the kalypso CLI into release archives under dist/cli (VERSION=v...).
+	@rm -rf dist/cli && mkdir -p dist/cli
+	@for p in $(CLI_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; bin=kubectl-kalypso; [ "$$os" = windows ] && bin=$$bin.exe; \
+		dir=$$(mktemp -d); \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o "$$dir/$$bin" ./cmd/kalypso; \
+		tar --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$$dir" -czf "dist/cli/kubectl-kalypso_$(VERSION)_$${os}_$${arch}.tar.gz" "$$bin"; \
+		rm -rf "$$dir"; echo "dist/cli/kubectl-kalypso_$(VERSION)_$${os}_$${arch}.tar.gz"; \
+	done
+
+.PHONY: krew-manifest
+krew-manifest: ## Write dist/krew/kalypso.yaml for the archives of cli-dist (KREW_URL_BASE=https://... KREW_HOMEPAGE=https://...).
+	@mkdir -p dist/krew
+	go run ./hack/krew -version $(VERSION) -url-base "$(KREW_URL_BASE)" -homepage "$(KREW_HOMEPAGE)" -archives dist/cli -o dist/krew/kalypso.yaml
+
 .PHONY: run
 run: manifests generate vet setup-envtest ## Run the manager against the current kubeconfig, or a local cluster when there is none (or KALYPSO_LOCAL_CLUSTER=1).
 	@if [ "$${KALYPSO_LOCAL_CLUSTER:-0}" = "1" ] || ! "$(KUBECTL)" get --raw /readyz >/dev/null 2>&1; then \
@@ -204,33 +241,54 @@ run: manifests generate vet setup-envtest ## Run the manager against the current
 		go run ./cmd/manager; \
 	fi
 
-# Container images: uses a Docker engine when one answers, otherwise packs the
-# static manager binary into an OCI image tarball with crane (no engine needed).
+# Container images: with a Docker engine, buildx builds the Dockerfile for
+# every platform. Without one, `oci-image` cross-compiles the static manager
+# per platform and hack/image packs the binaries into a multi-architecture OCI
+# image layout from an empty base (CA roots and the nonroot user come from Go
+# modules, nothing is pulled), then checks the result. The cold cross-compile
+# of two platforms costs minutes, so neither `make test` nor CI runs it; the
+# builder's own test (internal/ociimage) runs in `make test` on stub binaries.
 CONTAINER_TOOL ?= docker
 
 .PHONY: docker-build
-docker-build: ## Build the manager image (Docker, or an OCI tarball in bin/ without an engine).
+docker-build: ## Build the manager image for PLATFORMS (Docker buildx, or an OCI layout in bin/image without an engine).
 	@if $(CONTAINER_TOOL) info >/dev/null 2>&1; then \
-		$(CONTAINER_TOOL) build -t $(IMG) . ; \
+		$(CONTAINER_TOOL) buildx build --platform "$(PLATFORMS)" -t $(IMG) --load . ; \
 	else \
 		$(MAKE) --no-print-directory oci-image ; \
 	fi
 
 .PHONY: oci-image
-oci-image: crane
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w" -o bin/image/manager ./cmd/manager
-	tar --owner=65532 --group=65532 --numeric-owner -C bin/image -cf bin/image/layer.tar manager
-	"$(CRANE)" append --oci-empty-base --platform linux/amd64 -f bin/image/layer.tar -t $(IMG) -o bin/image/manager-image.tar
-	@echo "wrote bin/image/manager-image.tar ($(IMG)); push it with: make docker-push IMG=<registry>/kalypso-serving:<tag>"
+oci-image: ## Build the manager image for PLATFORMS without an engine or a base image: bin/image/oci and bin/image/manager-image.tar.
+	@set -e; args=""; rm -rf "$(IMAGE_DIR)/bin"; \
+	for p in $$(echo "$(PLATFORMS)" | tr , ' '); do \
+		os=$${p%/*}; arch=$${p#*/}; out="$(IMAGE_DIR)/bin/$$os-$$arch/manager"; \
+		echo "go build ./cmd/manager for $$p"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath -ldflags "-s -w" -o "$$out" ./cmd/manager; \
+		args="$$args -binary $$p=$$out"; \
+	done; \
+	go run ./hack/image $$args -out "$(IMAGE_DIR)/oci" -archive "$(IMAGE_DIR)/manager-image.tar" \
+		-version "$(VERSION)" -revision "$(REVISION)"
+	go run ./hack/image -verify "$(IMAGE_DIR)/oci" -platforms "$(PLATFORMS)"
+	@echo "push it with: make docker-push IMG=<registry>/kalypso-serving:<tag>"
 
 .PHONY: docker-push
-docker-push: ## Push the manager image.
+docker-push: ## Push the manager image (Docker, or the bin/image/oci layout as one multi-architecture index with crane).
 	@if $(CONTAINER_TOOL) info >/dev/null 2>&1; then \
 		$(CONTAINER_TOOL) push $(IMG) ; \
 	else \
-		test -f bin/image/manager-image.tar || $(MAKE) --no-print-directory oci-image ; \
-		"$(CRANE)" push bin/image/manager-image.tar $(IMG) ; \
+		test -f "$(IMAGE_DIR)/oci/index.json" || $(MAKE) --no-print-directory oci-image ; \
+		$(MAKE) --no-print-directory crane ; \
+		"$(CRANE)" push --index "$(IMAGE_DIR)/oci" $(IMG) ; \
 	fi
+
+.PHONY: helm
+helm: manifests helm-bin ## Lint the Helm chart and render it, with the default values and with every optional part on.
+	"$(HELM)" lint --strict "$(CHART)"
+	"$(HELM)" lint --strict "$(CHART)" -f "$(CHART)/ci/all-on-values.yaml"
+	"$(HELM)" template kalypso-serving "$(CHART)" -n kalypso-serving-system >/dev/null
+	"$(HELM)" template kalypso-serving "$(CHART)" -n kalypso-serving-system -f "$(CHART)/ci/all-on-values.yaml" >/dev/null
+	@echo "$(CHART): lint and template passed (defaults; every optional part on)"
 
 .PHONY: build-installer
 build-installer: manifests generate kustomize ## Write dist/install.yaml with CRDs and the deployment.
@@ -301,6 +359,11 @@ $(KWOK): | $(LOCALBIN)
 	$(call go-install-tool,$(KWOK),sigs.k8s.io/kwok/cmd/kwok,$(KWOK_VERSION))
 $(KWOKCTL): | $(LOCALBIN)
 	$(call go-install-tool,$(KWOKCTL),sigs.k8s.io/kwok/cmd/kwokctl,$(KWOK_VERSION))
+
+.PHONY: helm-bin
+helm-bin: $(HELM)
+$(HELM): | $(LOCALBIN)
+	hack/helm/build.sh "$(HELM)" "$(HELM_VERSION)"
 
 .PHONY: crane
 crane: $(CRANE)
