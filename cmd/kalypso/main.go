@@ -3,6 +3,7 @@
 //
 //	kalypso render -f manifests.yaml   print the objects the operator would create
 //	kalypso status [-A]                what is serving and what is broken
+//	kalypso version                    the release this binary was built from
 package main
 
 import (
@@ -29,7 +30,12 @@ Usage:
         what is serving and what is broken: projects, their environments,
         applications and servers with readiness, replicas and models, and the
         reason of anything not Ready
+  kalypso version
+        the release this binary was built from
 `
+
+// version is stamped at release time (make cli-dist: -X main.version=...).
+var version = "dev"
 
 func main() {
 	if err := run(os.Args[1:], os.Stdin, os.Stdout); err != nil {
@@ -48,6 +54,9 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		return renderCmd(args[1:], stdin, stdout)
 	case "status":
 		return statusCmd(args[1:], stdout)
+	case "version":
+		_, err := fmt.Fprintln(stdout, version)
+		return err
 	default:
 		return fmt.Errorf("unknown command %q\n\n%s", args[0], usage)
 	}
