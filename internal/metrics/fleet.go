@@ -51,25 +51,33 @@ var quotaResources = []struct {
 	{corev1.ResourceRequestsMemory, "memory"},
 }
 
+// Label names of the fleet gauges.
+const (
+	labelProject     = "project"
+	labelEnvironment = "environment"
+	labelNamespace   = "namespace"
+	labelServer      = "server"
+)
+
 var (
 	serversDesc = prometheus.NewDesc(ServersName,
 		"KalypsoTritonServers by project, environment and phase.",
-		[]string{"project", "environment", "phase"}, nil)
+		[]string{labelProject, labelEnvironment, "phase"}, nil)
 	serverReadyDesc = prometheus.NewDesc(ServerReadyName,
 		"1 when the KalypsoTritonServer's Ready condition is True, 0 otherwise; one series per server.",
-		[]string{"namespace", "server", "project", "environment"}, nil)
+		[]string{labelNamespace, labelServer, labelProject, labelEnvironment}, nil)
 	modelsDesc = prometheus.NewDesc(ModelsName,
 		"Models listed in the servers' status.models, by project, environment and state.",
-		[]string{"project", "environment", "state"}, nil)
+		[]string{labelProject, labelEnvironment, "state"}, nil)
 	quotaHardDesc = prometheus.NewDesc(QuotaHardName,
 		"Hard limit of the environment's ResourceQuota (gpu and cpu in units, memory in bytes).",
-		[]string{"project", "environment", "resource"}, nil)
+		[]string{labelProject, labelEnvironment, "resource"}, nil)
 	quotaUsedDesc = prometheus.NewDesc(QuotaUsedName,
 		"Usage the environment's ResourceQuota reports (gpu and cpu in units, memory in bytes).",
-		[]string{"project", "environment", "resource"}, nil)
+		[]string{labelProject, labelEnvironment, "resource"}, nil)
 	queueTimeTargetDesc = prometheus.NewDesc(QueueTimeTargetName,
 		"The server's autoscaling queue time target, for servers that set one.",
-		[]string{"namespace", "server"}, nil)
+		[]string{labelNamespace, labelServer}, nil)
 )
 
 // Fleet is a prometheus.Collector computing the fleet gauges from a
