@@ -79,11 +79,11 @@ func olderChart(dir string) (chart, crd string) {
 	return chart, crd
 }
 
-// projectSchemaHas reports whether the cluster's KalypsoProject CRD declares
-// the spec field.
-func projectSchemaHas(field string) bool {
+// projectSchemaHasDroppedField reports whether the cluster's KalypsoProject
+// CRD declares droppedField.
+func projectSchemaHasDroppedField() bool {
 	out := kubectl("get", "crd", kalypsoCRDs[0], "-o",
-		"jsonpath={.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties."+field+".type}")
+		"jsonpath={.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties."+droppedField+".type}")
 	return out != ""
 }
 
@@ -126,7 +126,7 @@ var _ = Describe("The Helm chart, taking over an installation made from config/"
 		kubectl(append([]string{"annotate", "crd"}, append(kalypsoCRDs,
 			"meta.helm.sh/release-name-", "meta.helm.sh/release-namespace-")...)...)
 		kubectl(append([]string{"label", "crd"}, append(kalypsoCRDs, "app.kubernetes.io/managed-by-")...)...)
-		Expect(projectSchemaHas(droppedField)).To(BeTrue())
+		Expect(projectSchemaHasDroppedField()).To(BeTrue())
 	})
 
 	It("starts from CRDs of an older config/ and a user's project", func() {
@@ -140,7 +140,7 @@ var _ = Describe("The Helm chart, taking over an installation made from config/"
 		// the KalypsoProject CRD without droppedField.
 		_, crd := olderChart(GinkgoT().TempDir())
 		kubectl("apply", "--server-side", "--force-conflicts", "-f", crd)
-		Eventually(func() bool { return projectSchemaHas(droppedField) }).Should(BeFalse())
+		Eventually(projectSchemaHasDroppedField).Should(BeFalse())
 	})
 
 	It("adopts those CRDs into a release of the older chart (chart README: from kustomize to Helm)", func() {
@@ -151,7 +151,7 @@ var _ = Describe("The Helm chart, taking over an installation made from config/"
 		chart, _ := olderChart(GinkgoT().TempDir())
 		helm(home, append([]string{"install", helmRelease, chart, "--create-namespace"}, values...)...)
 		Expect(helm(home, "list", "--namespace", helmNamespace)).To(MatchRegexp(helmRelease + `\s+` + helmNamespace + `\s+1\s+.*deployed\s+kalypso-serving-0\.0\.9\s+dev`))
-		Expect(projectSchemaHas(droppedField)).To(BeFalse())
+		Expect(projectSchemaHasDroppedField()).To(BeFalse())
 		Expect(helm(home, "get", "manifest", helmRelease, "--namespace", helmNamespace)).To(And(
 			ContainSubstring("helm.sh/resource-policy: keep"), ContainSubstring("name: "+kalypsoCRDs[0])))
 
@@ -166,7 +166,7 @@ var _ = Describe("The Helm chart, taking over an installation made from config/"
 	It("updates the CRD with helm upgrade to the current chart", func() {
 		helm(home, append([]string{"upgrade", helmRelease, testenv.Path("charts", "kalypso-serving")}, values...)...)
 		Expect(helm(home, "list", "--namespace", helmNamespace)).To(MatchRegexp(helmRelease + `\s+` + helmNamespace + `\s+2\s+.*deployed\s+kalypso-serving-0\.1\.0\s+dev`))
-		Eventually(func() bool { return projectSchemaHas(droppedField) }).Should(BeTrue())
+		Eventually(projectSchemaHasDroppedField).Should(BeTrue())
 
 		// The field is stored again (while it was missing, the API server
 		// would have pruned it), and the project is the user's own still.
@@ -184,7 +184,7 @@ var _ = Describe("The Helm chart, taking over an installation made from config/"
 		for _, crd := range kalypsoCRDs {
 			kubectl("get", "crd", crd)
 		}
-		Expect(projectSchemaHas(droppedField)).To(BeTrue())
+		Expect(projectSchemaHasDroppedField()).To(BeTrue())
 		Eventually(keptProjectNow).Should(And(HaveField("UID", keptUID),
 			HaveField("Spec.DisplayName", "Kept through helm"), Satisfy(projectReady)))
 		var env corev1.Namespace

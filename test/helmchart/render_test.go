@@ -42,8 +42,9 @@ func tool(t *testing.T, env string) string {
 // namespace, with the given extra helm arguments (--set, -f).
 func helmTemplate(t *testing.T, args ...string) []*unstructured.Unstructured {
 	t.Helper()
-	base := []string{"template", "kalypso-serving", testenv.Path("charts", "kalypso-serving"), "--namespace", namespace}
-	return run(t, tool(t, "HELM"), append(base, args...)...)
+	all := append([]string{"template", "kalypso-serving", testenv.Path("charts", "kalypso-serving"),
+		"--namespace", namespace}, args...)
+	return run(t, tool(t, "HELM"), all...)
 }
 
 // kustomizeBuild builds the kustomization in config/<dir>.

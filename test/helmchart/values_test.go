@@ -21,8 +21,9 @@ func managerArgs(t *testing.T, args ...string) ([]string, int64) {
 		}
 		containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
 		c := containers[0].(map[string]any)
-		var out []string
-		for _, a := range c["args"].([]any) {
+		raw := c["args"].([]any)
+		out := make([]string, 0, len(raw))
+		for _, a := range raw {
 			out = append(out, a.(string))
 		}
 		// Decoded from YAML through JSON: a number is a float64.
