@@ -1,8 +1,10 @@
 package ociimage
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -97,11 +99,19 @@ func image(platform v1.Platform, manager, caBundle []byte, opts Options) (v1.Ima
 	if err != nil {
 		return nil, err
 	}
+	// Given gzip, the tarball layer keeps these bytes as they are and
+	// computes the diff ID from the decompressed stream.
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(compressed)), nil
+	}, tarball.WithMediaType(types.OCILayer))
+	if err != nil {
+		return nil, err
+	}
 	created := v1.Time{Time: opts.Created.UTC()}
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	img, err = mutate.Append(img, mutate.Addendum{
-		Layer: static.NewLayer(compressed, types.OCILayer),
+		Layer: layer,
 		History: v1.History{
 			Created:   created,
 			CreatedBy: "hack/image: manager binary, CA roots, passwd and group of the nonroot user",
