@@ -260,10 +260,14 @@ var _ = Describe("KalypsoServing on a local cluster", Ordered, func() {
 			g.Expect(pods.Items[0].Status.Conditions).To(ContainElement(And(
 				HaveField("Type", corev1.PodScheduled), HaveField("Status", corev1.ConditionFalse))))
 		}).Should(Succeed())
-		Consistently(server(stageNS, "huge"), 3*time.Second).Should(WithTransform(readyCondition, And(
+		// The pod's scheduling failure can be seen before the Deployment's
+		// status reaches the server: wait for the reason, then hold it.
+		unavailable := WithTransform(readyCondition, And(
 			HaveField("Status", metav1.ConditionFalse),
 			HaveField("Reason", servingv1alpha1.ReasonDeploymentUnavailable),
-			HaveField("Message", ContainSubstring("0 of 1 replicas available")))))
+			HaveField("Message", ContainSubstring("0 of 1 replicas available"))))
+		Eventually(server(stageNS, "huge")).Should(unavailable)
+		Consistently(server(stageNS, "huge"), 3*time.Second).Should(unavailable)
 		Expect(kubectl("-n", stageNS, "get", "kalypsotritonserver", "huge")).To(MatchRegexp(`huge\s+stage-app\s+Progressing`))
 	})
 
