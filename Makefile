@@ -101,10 +101,11 @@ verify-fmt: ## Fail when a Go file outside bin/ is not gofmt-formatted (nothing 
 	@files="$$(find . -path ./bin -prune -o -path ./.git -prune -o -type f -name '*.go' -print0 | xargs -0 -r gofmt -l)"; \
 	if [ -n "$$files" ]; then echo "not formatted with gofmt; run 'make fmt' and commit:"; echo "$$files"; exit 1; fi
 
-verify-mod: ## Fail when go.mod or go.sum of the root, hack/k8s or hack/helm module is not tidy (nothing is written).
+verify-mod: ## Fail when go.mod or go.sum of the root, hack/k8s, hack/helm or test/monitoring module is not tidy (nothing is written).
 	@rc=0; \
 	go mod tidy -diff || { echo "go.mod/go.sum are not tidy; run 'go mod tidy' and commit"; rc=1; }; \
 	(cd hack/k8s && go mod tidy -diff) || { echo "hack/k8s/go.mod/go.sum are not tidy; run 'go mod tidy' in hack/k8s and commit"; rc=1; }; \
+	(cd test/monitoring && go mod tidy -diff) || { echo "test/monitoring/go.mod/go.sum are not tidy; run 'go mod tidy' in test/monitoring and commit"; rc=1; }; \
 	(cd hack/helm && go mod tidy -diff) || { echo "hack/helm/go.mod/go.sum are not tidy; run 'go mod tidy' in hack/helm and commit"; rc=1; }; \
 	exit $$rc
 
@@ -120,6 +121,11 @@ verify-k8s-version: ## Fail when go.mod files, scripts or docs disagree with the
 .PHONY: test
 test: manifests generate vet setup-envtest kustomize helm-bin ## Run unit and envtest integration tests on a real kube-apiserver + etcd.
 	KUBEBUILDER_ASSETS="$(K8S_BIN)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
+	@$(MAKE) --no-print-directory test-monitoring
+
+.PHONY: test-monitoring
+test-monitoring: ## Parse every dashboard and rule query with Prometheus's parser, check its metric names, and unit-test the alerting and recording rules (module test/monitoring).
+	cd test/monitoring && go test ./...
 
 # Packages whose tests need no API server: no envtest, no kube binaries, no
 # generated files refreshed first. Suites that start kube-apiserver (through
