@@ -110,9 +110,9 @@ verify-mod: ## Fail when go.mod or go.sum of the root, hack/k8s, hack/helm or te
 	exit $$rc
 
 verify-golden: golden ## Regenerate the golden files and fail when they differ from the committed ones.
-	@if [ -n "$$(git status --porcelain -- internal/render/testdata)" ]; then \
-		echo "golden files are stale; review 'git diff -- internal/render/testdata' and commit:"; \
-		git status --porcelain -- internal/render/testdata; exit 1; \
+	@if [ -n "$$(git status --porcelain -- internal/render/testdata $(METRICS_GOLDEN))" ]; then \
+		echo "golden files are stale; review 'git diff -- internal/render/testdata $(METRICS_GOLDEN)' and commit:"; \
+		git status --porcelain -- internal/render/testdata $(METRICS_GOLDEN); exit 1; \
 	fi
 
 verify-k8s-version: ## Fail when go.mod files, scripts or docs disagree with the Kubernetes version of hack/k8s/go.mod.
@@ -154,9 +154,13 @@ fuzz: ## Fuzz every renderer and the Triton validators for FUZZTIME each.
 		go test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done
 
+# The manager's metric families, which test/monitoring checks queries against.
+METRICS_GOLDEN = test/monitoring/testdata/operator-metrics.txt
+
 .PHONY: golden
-golden: ## Regenerate the rendered-output golden files under testdata.
+golden: ## Regenerate the rendered-output golden files and the list of the manager's metric families.
 	go test ./internal/render/... -run Golden -update
+	go test ./internal/metrics/ -run TestExposedMetricNames -update
 
 .PHONY: test-e2e
 test-e2e: build setup-cluster-tools kustomize helm-bin ## Run end-to-end tests: a fresh local cluster (or E2E_KUBECONFIG), the manager as its ServiceAccount.

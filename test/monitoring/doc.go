@@ -6,5 +6,8 @@
 // tests do.
 //
 // It is a module of its own so that Prometheus's dependencies never enter the
-// operator's go.mod; `make test-monitoring` runs it.
+// operator's go.mod, and it does not import the operator: the manager's
+// metric families come from testdata/operator-metrics.txt, which
+// internal/metrics keeps equal to the real registry. `make test-monitoring`
+// runs it.
 package monitoring
