@@ -1,6 +1,7 @@
 package helmchart
 
 import (
+	"bytes"
 	"maps"
 	"os"
 	"path/filepath"
@@ -135,6 +136,10 @@ func TestMonitoringFilesAreConfigs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The chart's KalypsoOperatorDown watches the release's own metrics
+	// Service, where config/ matches any prefix of its name.
+	rulesYAML = bytes.ReplaceAll(rulesYAML, []byte("(.+-)?kalypso-serving-controller-manager-metrics"),
+		[]byte("kalypso-serving-controller-manager-metrics"))
 	var rules unstructured.Unstructured
 	if err := yaml.Unmarshal(rulesYAML, &rules.Object); err != nil {
 		t.Fatal(err)
@@ -181,5 +186,31 @@ func TestMonitoringFilesAreConfigs(t *testing.T) {
 	}
 	for name := range dashboards {
 		t.Errorf("no ConfigMap holds the dashboard %s", name)
+	}
+}
+
+// TestOperatorDownWatchesTheReleaseService renders a renamed release: the
+// alert must select the job of the metrics Service that release creates.
+func TestOperatorDownWatchesTheReleaseService(t *testing.T) {
+	got := helmTemplate(t, "--set", "fullnameOverride=kalypso-helm", "--set", "prometheusRule.enabled=true")
+	var service, expr string
+	for _, o := range got {
+		switch o.GetKind() {
+		case "Service":
+			service = o.GetName()
+		case "PrometheusRule":
+			groups, _, _ := unstructured.NestedSlice(o.Object, "spec", "groups")
+			for _, g := range groups {
+				rules, _, _ := unstructured.NestedSlice(g.(map[string]any), "rules")
+				for _, r := range rules {
+					if r.(map[string]any)["alert"] == "KalypsoOperatorDown" {
+						expr, _ = r.(map[string]any)["expr"].(string)
+					}
+				}
+			}
+		}
+	}
+	if service != "kalypso-helm-controller-manager-metrics" || expr != `absent(up{job=~"`+service+`"} == 1)` {
+		t.Fatalf("metrics Service %q, KalypsoOperatorDown expr %q", service, expr)
 	}
 }
