@@ -64,6 +64,9 @@ func WriteArchive(dir, archive string, modTime time.Time) (err error) {
 	if err := tw.Close(); err != nil {
 		return err
 	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}

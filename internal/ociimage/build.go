@@ -85,8 +85,16 @@ func Build(dir string, opts Options) error {
 	if err := clearLayout(dir); err != nil {
 		return err
 	}
-	_, err := layout.Write(dir, idx)
-	return err
+	if _, err := layout.Write(dir, idx); err != nil {
+		return err
+	}
+	// The library writes these two files executable; they are data.
+	for _, name := range []string{"oci-layout", "index.json"} {
+		if err := os.Chmod(filepath.Join(dir, name), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // image is the single-layer image of one platform.
