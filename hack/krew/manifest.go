@@ -31,10 +31,12 @@ const pluginName = "kalypso"
 
 // Platforms are the os/arch pairs a release ships an archive for.
 var Platforms = []struct{ OS, Arch string }{
-	{"linux", "amd64"}, {"linux", "arm64"},
-	{"darwin", "amd64"}, {"darwin", "arm64"},
-	{"windows", "amd64"},
+	{"linux", amd64}, {"linux", arm64},
+	{"darwin", amd64}, {"darwin", arm64},
+	{"windows", amd64},
 }
+
+const amd64, arm64 = "amd64", "arm64"
 
 // Platform is one archive of a release.
 type Platform struct {

@@ -44,7 +44,7 @@ var descName = regexp.MustCompile(`fqName: "([^"]+)"`)
 // process metrics). Vector metrics only appear once they have a series, so
 // one outcome is counted and a real controller is fed one failing request.
 func TestExposedMetricNames(t *testing.T) {
-	types := map[string]string{}
+	typeOf := map[string]string{}
 	descs := make(chan *prometheus.Desc, 64)
 	metrics.Fleet{}.Describe(descs)
 	close(descs)
@@ -53,7 +53,7 @@ func TestExposedMetricNames(t *testing.T) {
 		if m == nil {
 			t.Fatalf("cannot read the name of %s", d)
 		}
-		types[m[1]] = "gauge"
+		typeOf[m[1]] = "gauge"
 	}
 	metrics.ObserveReconcile(metrics.KindServer, metrics.OutcomeError, "")
 	exerciseController(t)
@@ -65,10 +65,10 @@ func TestExposedMetricNames(t *testing.T) {
 		if runtimeSpecific(mf.GetName()) {
 			continue
 		}
-		types[mf.GetName()] = strings.ToLower(dto.MetricType_name[int32(mf.GetType())])
+		typeOf[mf.GetName()] = strings.ToLower(dto.MetricType_name[int32(mf.GetType())])
 	}
-	lines := make([]string, 0, len(types))
-	for n, typ := range types {
+	lines := make([]string, 0, len(typeOf))
+	for n, typ := range typeOf {
 		lines = append(lines, n+" "+typ)
 	}
 	sort.Strings(lines)
@@ -89,7 +89,7 @@ func TestExposedMetricNames(t *testing.T) {
 			exposedFile, lineDiff(string(want), got))
 	}
 	for _, n := range []string{"kalypso_servers", "kalypso_reconcile_outcomes_total", "controller_runtime_reconcile_errors_total"} {
-		if types[n] == "" {
+		if typeOf[n] == "" {
 			t.Errorf("%s is not exposed", n)
 		}
 	}
