@@ -98,6 +98,11 @@ func (f Fleet) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
+// readOnly lists the cache's own objects instead of deep copies: a scrape
+// only reads them, and copying every server's status on each scrape would
+// make the collector's cost grow with the fleet for nothing.
+var readOnly = client.UnsafeDisableDeepCopy
+
 // envKey is a (project, environment) pair; both are empty for a namespace
 // no project governs.
 type envKey struct{ project, environment string }
@@ -131,7 +136,7 @@ func invalid(ch chan<- prometheus.Metric, err error, descs ...*prometheus.Desc) 
 func (f Fleet) environments(ctx context.Context) (map[string]envKey, error) {
 	list := &metav1.PartialObjectMetadataList{}
 	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NamespaceList"))
-	if err := f.Reader.List(ctx, list, client.MatchingLabels{render.LabelManagedBy: render.ManagedByValue}); err != nil {
+	if err := f.Reader.List(ctx, list, client.MatchingLabels{render.LabelManagedBy: render.ManagedByValue}, readOnly); err != nil {
 		return nil, fmt.Errorf("listing environment namespaces: %w", err)
 	}
 	out := make(map[string]envKey, len(list.Items))
@@ -150,7 +155,7 @@ func (f Fleet) environments(ctx context.Context) (map[string]envKey, error) {
 // readiness and queue time target.
 func (f Fleet) collectServers(ctx context.Context, ch chan<- prometheus.Metric, envs map[string]envKey) error {
 	var servers servingv1alpha1.KalypsoTritonServerList
-	if err := f.Reader.List(ctx, &servers); err != nil {
+	if err := f.Reader.List(ctx, &servers, readOnly); err != nil {
 		return fmt.Errorf("listing KalypsoTritonServers: %w", err)
 	}
 	byPhase := map[envKey]map[servingv1alpha1.Phase]int{}
@@ -218,7 +223,7 @@ func stateOf(s servingv1alpha1.ModelState) servingv1alpha1.ModelState {
 // ResourceQuota for the resources it limits among gpu, cpu and memory.
 func (f Fleet) collectQuotas(ctx context.Context, ch chan<- prometheus.Metric) error {
 	var quotas corev1.ResourceQuotaList
-	if err := f.Reader.List(ctx, &quotas, client.MatchingLabels{render.LabelManagedBy: render.ManagedByValue}); err != nil {
+	if err := f.Reader.List(ctx, &quotas, client.MatchingLabels{render.LabelManagedBy: render.ManagedByValue}, readOnly); err != nil {
 		return fmt.Errorf("listing ResourceQuotas: %w", err)
 	}
 	for i := range quotas.Items {
