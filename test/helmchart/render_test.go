@@ -3,15 +3,12 @@ package helmchart
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/diff"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv"
 )
@@ -63,30 +60,11 @@ func run(t *testing.T, bin string, args ...string) []*unstructured.Unstructured 
 	if err != nil {
 		t.Fatalf("%s %v: %v\n%s", bin, args, err, stderr.String())
 	}
-	objs, err := decode(out)
+	objs, err := testenv.DecodeObjects(out)
 	if err != nil {
 		t.Fatalf("decoding the output of %s %v: %v", bin, args, err)
 	}
 	return objs
-}
-
-// decode splits a multi-document YAML stream into objects, skipping empty
-// documents.
-func decode(data []byte) ([]*unstructured.Unstructured, error) {
-	var objs []*unstructured.Unstructured
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			if errors.Is(err, io.EOF) {
-				return objs, nil
-			}
-			return nil, err
-		}
-		if len(u.Object) > 0 {
-			objs = append(objs, u)
-		}
-	}
 }
 
 // key names an object the way the API server tells objects apart.

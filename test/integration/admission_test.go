@@ -1,10 +1,7 @@
 package integration
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -92,19 +88,9 @@ func readManifests(dir string) []*unstructured.Unstructured {
 		}
 		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		Expect(err).NotTo(HaveOccurred())
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-		for {
-			u := &unstructured.Unstructured{}
-			if err := dec.Decode(&u.Object); err != nil {
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				Expect(err).NotTo(HaveOccurred(), e.Name())
-			}
-			if len(u.Object) > 0 {
-				out = append(out, u)
-			}
-		}
+		objs, err := testenv.DecodeObjects(data)
+		Expect(err).NotTo(HaveOccurred(), e.Name())
+		out = append(out, objs...)
 	}
 	return out
 }

@@ -1,9 +1,6 @@
 package integration
 
 import (
-	"bytes"
-	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"time"
@@ -15,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kalypsoserving/kalypso-serving/internal/testenv"
@@ -38,18 +34,8 @@ func admissionPolicyManifests() []*unstructured.Unstructured {
 	}
 	out, err := exec.Command(bin, "build", dir).Output()
 	Expect(err).NotTo(HaveOccurred(), "kustomize build %s", dir)
-	var objs []*unstructured.Unstructured
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(out), 4096)
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			Expect(errors.Is(err, io.EOF)).To(BeTrue(), "decoding kustomize output: %v", err)
-			break
-		}
-		if len(u.Object) > 0 {
-			objs = append(objs, u)
-		}
-	}
+	objs, err := testenv.DecodeObjects(out)
+	Expect(err).NotTo(HaveOccurred(), "decoding kustomize output")
 	return objs
 }
 
